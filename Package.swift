@@ -1,0 +1,71 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "pgarchive",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pgarchive", targets: ["pgarchive"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // The executable only parses the command line and calls into PGArchiveCore.
+        .executableTarget(
+            name: "pgarchive",
+            dependencies: [
+                "PGArchiveCore", "Postgres", "Btrfs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The domain: containers, WAL archive, standby, snapshots, clones, retention.
+        .target(
+            name: "PGArchiveCore",
+            dependencies: [
+                "Postgres", "Btrfs",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // libpq wrapper and the PostgreSQL tools as typed commands.
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // libbtrfsutil wrapper.
+        .target(name: "Btrfs", dependencies: ["CBtrfsUtil"]),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBtrfsUtil",
+            pkgConfig: "libbtrfsutil",
+            providers: [.apt(["libbtrfsutil-dev"])]
+        ),
+        // Fixtures for the integration tests: throwaway upstream, scratch btrfs, the built binary.
+        .target(
+            name: "PGArchiveTestSupport",
+            dependencies: ["Postgres", "Btrfs", "PGArchiveCore"]
+        ),
+        .testTarget(
+            name: "PGArchiveCoreTests",
+            dependencies: ["PGArchiveCore", "Postgres", "Btrfs"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["PGArchiveTestSupport", "PGArchiveCore", "Postgres", "Btrfs"]
+        ),
+    ]
+)
