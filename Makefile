@@ -1,0 +1,25 @@
+# pgarchive — see README.md. `make test` and `make demo` run as root for set-up only;
+# PostgreSQL, pgarchive and the tests run as the postgres user.
+PREFIX ?= /usr/local
+SWIFT ?= /opt/swift/usr/bin/swift
+
+.PHONY: all build test demo install clean
+
+all: build
+
+build:
+	$(SWIFT) build
+
+test:
+	bash scripts/test.sh
+
+demo:
+	bash scripts/demo.sh
+
+install:
+	$(SWIFT) build -c release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/pgarchive" $(DESTDIR)$(PREFIX)/bin/pgarchive
+
+clean:
+	rm -rf .build

@@ -1,0 +1,124 @@
+import Foundation
+
+/// What pgarchive knows about a daemon from its pid file and /proc.
+public enum DaemonState: Sendable, Equatable, CustomStringConvertible {
+    case running(pid: pid_t)
+    case stopped
+    /// A pid file whose process is gone (or is now some other program).
+    case stalePIDFile(pid: pid_t)
+
+    public var isRunning: Bool { if case .running = self { return true } else { return false } }
+    public var pid: pid_t? {
+        switch self {
+        case .running(let pid), .stalePIDFile(let pid): return pid
+        case .stopped: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .running(let pid): return "running (pid \(pid))"
+        case .stopped: return "stopped"
+        case .stalePIDFile(let pid): return "stopped (stale pid file: pid \(pid) is gone)"
+        }
+    }
+}
+
+/// Small, explicit helpers over /proc and signals. We only ever signal pids we started
+/// (from our own pid files) and check /proc/PID/cmdline before doing so.
+public enum Processes {
+    /// The argv of a live process, or nil if there is none with that pid.
+    public static func commandLine(of pid: pid_t) -> [String]? {
+        guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        if data.isEmpty { return nil } // zombie or kernel thread
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) == 0 || errno == EPERM {
+            // A zombie still answers kill(0); its /proc stat says Z.
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")") {
+                let state = stat[stat.index(close, offsetBy: 2)]
+                return state != "Z" && state != "X"
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Reads the first line of a pid file as a pid.
+    public static func readPIDFile(_ path: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let first = text.split(separator: "\n").first else { return nil }
+        return pid_t(first.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// State of a daemon from its pid file: running only if the pid is alive and its argv
+    /// satisfies `matches` (guards against pid reuse).
+    public static func state(pidFile: String, matches: ([String]) -> Bool) -> DaemonState {
+        guard let pid = readPIDFile(pidFile) else { return .stopped }
+        if let argv = commandLine(of: pid), matches(argv), isAlive(pid) { return .running(pid: pid) }
+        return .stalePIDFile(pid: pid)
+    }
+
+    /// SIGTERM, wait up to `timeout`, then SIGKILL. Returns true when the process is gone.
+    /// Reaps the child if it is ours.
+    @discardableResult
+    public static func terminate(_ pid: pid_t, timeout: TimeInterval = 15) -> Bool {
+        guard isAlive(pid) else { return true }
+        kill(pid, SIGTERM)
+        if waitForExit(pid, timeout: timeout) { return true }
+        kill(pid, SIGKILL)
+        return waitForExit(pid, timeout: 5)
+    }
+
+    public static func waitForExit(_ pid: pid_t, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+            if !isAlive(pid) { return true }
+            usleep(100_000)
+        }
+        return !isAlive(pid)
+    }
+}
+
+/// Writes a file atomically: temp file in the same directory, fsync, rename, fsync the directory.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(PGArchiveError) {
+        try write(Data(text.utf8), to: path, mode: mode)
+    }
+
+    public static func write(_ data: Data, to path: String, mode: mode_t = 0o600) throws(PGArchiveError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temp = directory + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw PGArchiveError("cannot write \(temp): \(String(cString: strerror(errno)))") }
+        var ok = data.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+        ok = ok && fsync(fd) == 0
+        let saved = errno
+        close(fd)
+        guard ok else {
+            unlink(temp)
+            throw PGArchiveError("cannot write \(path): \(String(cString: strerror(saved)))")
+        }
+        guard rename(temp, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temp)
+            throw PGArchiveError("cannot rename \(temp) to \(path): \(message)")
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+}

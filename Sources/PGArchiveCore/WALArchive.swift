@@ -1,0 +1,143 @@
+import Foundation
+import Postgres
+
+/// The `wal_archive/` directory: segments and timeline history files written by
+/// pg_receivewal (the newest one as `NAME.partial`), later compressed by cron.
+/// Segments of the time before a `container resync` live in `before-resync-*/` below it,
+/// where pg_receivewal does not look (it would try to resume from them).
+public struct WALArchive: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public struct Entry: Sendable, Equatable {
+        public var name: WALFileName
+        public var path: String
+        public var size: Int64
+        public var modified: Date
+    }
+
+    /// The archive's files, oldest first (history files before segments of their timeline).
+    /// Includes the segments kept from before a resync when `includeRetired`.
+    public func entries(includeRetired: Bool = false) throws(PGArchiveError) -> [Entry] {
+        var directories = [directory]
+        if includeRetired { directories += retiredDirectories() }
+        var result: [Entry] = []
+        for dir in directories {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+                throw PGArchiveError("cannot list \(dir): \(error.localizedDescription)")
+            }
+            for file in names {
+                guard let name = WALFileName.parse(file) else { continue }
+                var st = stat()
+                guard stat(dir + "/" + file, &st) == 0 else { continue }
+                result.append(Entry(name: name, path: dir + "/" + file, size: Int64(st.st_size),
+                                    modified: Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))))
+            }
+        }
+        return result.sorted { Self.order($0.name, $1.name) }
+    }
+
+    static func order(_ a: WALFileName, _ b: WALFileName) -> Bool {
+        // History files first (by timeline), then segments by position, timeline, partial last.
+        let ka = (a.isHistory ? 0 : 1, a.segmentNumber() ?? 0, a.timeline, a.isPartial ? 1 : 0)
+        let kb = (b.isHistory ? 0 : 1, b.segmentNumber() ?? 0, b.timeline, b.isPartial ? 1 : 0)
+        return ka < kb
+    }
+
+    /// Directories holding segments from before a resync, newest first.
+    public func retiredDirectories() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("before-resync-") }.sorted(by: >).map { directory + "/" + $0 }
+    }
+
+    /// Segment numbers missing between the first and the last segment of each timeline
+    /// (complete or partial) in the main directory. Empty when the archive is contiguous.
+    public func missingSegments(segmentSize: UInt64 = defaultWALSegmentSize) throws(PGArchiveError) -> [WALFileName] {
+        var byTimeline: [UInt32: Set<UInt64>] = [:]
+        for entry in try entries() where !entry.name.isHistory {
+            if let n = entry.name.segmentNumber(segmentSize: segmentSize) { byTimeline[entry.name.timeline, default: []].insert(n) }
+        }
+        var missing: [WALFileName] = []
+        for (timeline, numbers) in byTimeline.sorted(by: { $0.key < $1.key }) {
+            guard let low = numbers.min(), let high = numbers.max() else { continue }
+            for n in low...high where !numbers.contains(n) {
+                missing.append(WALFileName(timeline: timeline, segmentNumber: n, segmentSize: segmentSize))
+            }
+        }
+        return missing
+    }
+
+    /// The newest segment file (complete or partial), if any.
+    public func newestSegment() throws(PGArchiveError) -> Entry? {
+        try entries().last { !$0.name.isHistory }
+    }
+
+    public enum FetchError: Error, CustomStringConvertible {
+        /// The file is not in the archive: PostgreSQL expects exit code 1 and no noise.
+        case notFound
+        /// Bad request or I/O error: recovery must stop rather than continue without it.
+        case failed(String)
+
+        public var description: String {
+            switch self {
+            case .notFound: return "not found"
+            case .failed(let message): return message
+            }
+        }
+    }
+
+    /// Copies `name` (a segment or history file name as PostgreSQL asks for it) to
+    /// `destination`. A `.partial` segment is served under its final name only when
+    /// `partialOK` (clones restoring to the latest point; never the standby, which must
+    /// only ever replay complete segments).
+    public func fetch(_ name: String, to destination: String, partialOK: Bool) throws(FetchError) -> String {
+        guard let parsed = WALFileName.parse(name), !parsed.isPartial, parsed.compression == nil, parsed.fileName == name else {
+            throw .failed("'\(name)' is not a WAL segment or timeline history file name")
+        }
+        var candidates: [String] = []
+        for dir in [directory] + retiredDirectories() {
+            candidates.append(dir + "/" + name)
+            if partialOK && !parsed.isHistory { candidates.append(dir + "/" + name + ".partial") }
+        }
+        for source in candidates where FileManager.default.fileExists(atPath: source) {
+            do { try FileCopy.clone(from: source, to: destination) } catch { throw .failed("\(error)") }
+            return source
+        }
+        for dir in [directory] + retiredDirectories() {
+            for compression in WALFileName.Compression.allCases where FileManager.default.fileExists(atPath: dir + "/" + name + compression.fileSuffix) {
+                throw .failed("\(dir)/\(name)\(compression.fileSuffix) is compressed with \(compression); this pgarchive build cannot decompress it yet")
+            }
+        }
+        throw .notFound
+    }
+}
+
+/// Copies a file, sharing extents (reflink, FICLONE) when source and destination are on
+/// the same btrfs, else by reading and writing. The destination is created mode 0600.
+public enum FileCopy {
+    public static func clone(from source: String, to destination: String) throws(PGArchiveError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw PGArchiveError("cannot open \(source): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw PGArchiveError("cannot create \(destination): \(String(cString: strerror(errno)))") }
+        defer { close(output) }
+        // FICLONE = _IOW(0x94, 9, int)
+        let ficlone: UInt = 0x4004_9409
+        if ioctl(output, ficlone, input) == 0 { return }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = read(input, &buffer, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; throw PGArchiveError("cannot read \(source): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                if w < 0 { if errno == EINTR { continue }; throw PGArchiveError("cannot write \(destination): \(String(cString: strerror(errno)))") }
+                written += w
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+
+/// Asks on a terminal; refuses without a terminal unless --force.
+func confirmDestructive(_ question: String, force: Bool) throws {
+    if force { return }
+    guard isatty(STDIN_FILENO) == 1 else {
+        throw PGArchiveError("\(question) Refusing without a terminal to ask on; pass --force to confirm.")
+    }
+    FileHandle.standardError.write(Data("\(question) Type 'yes' to go on: ".utf8))
+    guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else {
+        throw PGArchiveError("not confirmed; nothing was changed")
+    }
+}
+
+struct ContainerPurgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "purge",
+        abstract: "Delete a container: stop everything, drop the slot, delete every snapshot, clone and segment.")
+
+    @OptionGroup var options: ContainerOptions
+
+    @Flag(help: "Do not ask; also go on when the upstream's slot cannot be dropped.")
+    var force = false
+
+    func run() async throws {
+        let container = try options.open()
+        try confirmDestructive("This deletes container \(container.layout.root) with all its snapshots, clones and WAL.", force: force)
+        let lock = try container.lock(.container, command: "container purge")
+        defer { _ = lock }
+        try await container.purge(force: force)
+    }
+}
+
+struct ContainerRetireCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retire",
+        abstract: "Stop archiving: drop the slot and delete the standby, keep snapshots and WAL for restores.")
+
+    @OptionGroup var options: ContainerOptions
+
+    @Flag(help: "Do not ask; also go on when the upstream's slot cannot be dropped.")
+    var force = false
+
+    func run() async throws {
+        let container = try options.open()
+        try confirmDestructive("This stops archiving into \(container.layout.root) and deletes its standby.", force: force)
+        let lock = try container.lock(.container, command: "container retire")
+        defer { _ = lock }
+        try await container.retire(force: force)
+    }
+}
+
+struct ContainerResyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resync",
+        abstract: "Re-create the slot and the standby from a new base backup, keeping snapshots and WAL.")
+
+    @OptionGroup var options: ContainerOptions
+
+    @Flag(name: .customLong("spread-checkpoint"), help: "Let the upstream spread the base backup's checkpoint.")
+    var spreadCheckpoint = false
+
+    func run() async throws {
+        let container = try options.open()
+        let lock = try container.lock(.container, command: "container resync")
+        defer { _ = lock }
+        try await container.resync(fastCheckpoint: !spreadCheckpoint)
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+import Postgres
+
+struct StandbyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "standby",
+        abstract: "The warm standby: a thin front for pg_ctl on standby/.",
+        subcommands: [StandbyStartCommand.self, StandbyStopCommand.self, StandbyStatusCommand.self,
+                      StandbyReloadCommand.self, StandbyRestartCommand.self, StandbyLogCommand.self]
+    )
+}
+
+/// Runs one pg_ctl action on the standby with extra arguments passed through.
+struct StandbyPgCtl {
+    static func run(_ action: PgCtl.Action, options: ContainerOptions, extra: [String]) async throws {
+        let container = try options.open()
+        let binaries = try await container.binaries()
+        if action == .start || action == .restart { try container.standby.writeConfiguration() }
+        let code = try await container.standby.pgCtl(action, binaries: binaries, extra: extra).runInteractive()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct StandbyStartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the standby and wait until it replays.")
+    @OptionGroup var options: ContainerOptions
+
+    func run() async throws {
+        let container = try options.open()
+        guard !container.isRetired else { throw PGArchiveError("container is retired; `pgarchive container resync` first") }
+        try await container.standby.start(binaries: container.binaries(), logger: container.logger)
+    }
+}
+
+struct StandbyStopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the standby (pg_ctl stop; extra arguments such as -m immediate pass through).")
+    @OptionGroup var options: ContainerOptions
+    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    func run() async throws { try await StandbyPgCtl.run(.stop, options: options, extra: pgCtlArguments) }
+}
+
+struct StandbyStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "pg_ctl status of the standby.")
+    @OptionGroup var options: ContainerOptions
+    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    func run() async throws { try await StandbyPgCtl.run(.status, options: options, extra: pgCtlArguments) }
+}
+
+struct StandbyReloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Make the standby re-read its configuration.")
+    @OptionGroup var options: ContainerOptions
+    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    func run() async throws { try await StandbyPgCtl.run(.reload, options: options, extra: pgCtlArguments) }
+}
+
+struct StandbyRestartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart the standby.")
+    @OptionGroup var options: ContainerOptions
+    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    func run() async throws { try await StandbyPgCtl.run(.restart, options: options, extra: pgCtlArguments) }
+}
+
+struct StandbyLogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of the standby's log, or follow it with -f.")
+    @OptionGroup var options: ContainerOptions
+    @Flag(name: .short, help: "Follow the log as it grows.") var follow = false
+    @Option(name: .short, help: "Lines to show.") var lines = 40
+
+    func run() async throws {
+        let container = try options.open()
+        try await showLog(container.layout.standbyLog, lines: lines, follow: follow)
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+struct WALCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wal",
+        abstract: "The WAL archive: pg_receivewal, segments, restore_command.",
+        subcommands: [
+            WALStartCommand.self, WALStopCommand.self, WALStatusCommand.self, WALListCommand.self,
+            WALDuCommand.self, WALLogCommand.self, WALFetchCommand.self,
+        ],
+        aliases: ["wal_archive"]
+    )
+}

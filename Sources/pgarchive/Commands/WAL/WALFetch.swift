@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+
+/// The standby's and clones' restore_command. Exit codes follow what PostgreSQL expects:
+/// 0 served, 1 not in the archive (quietly: PostgreSQL asks for files that do not exist
+/// yet all the time), 126 on a real error, which makes recovery stop instead of treating a
+/// broken file as the end of WAL.
+struct WALFetchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Copy a WAL segment or history file out of the archive (the restore_command).")
+
+    @OptionGroup var options: ContainerOptions
+
+    @Flag(name: .customLong("partial-ok"), help: "Serve the newest .partial segment under its final name (clones only).")
+    var partialOK = false
+
+    @Argument(help: "File name PostgreSQL asks for (%f).") var segment: String
+    @Argument(help: "Where to write it (%p).") var destination: String
+
+    func run() async throws {
+        let container = try options.open()
+        do {
+            let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
+            if options.verbose { container.logger.debug("served \(source)") }
+        } catch .notFound {
+            throw ExitCode(1)
+        } catch .failed(let message) {
+            FileHandle.standardError.write(Data("pgarchive wal fetch: \(message)\n".utf8))
+            throw ExitCode(126)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PGArchiveCore
+
+/// The command tree. Every command's work lives in PGArchiveCore; this target only parses.
+@main
+struct PGArchiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pgarchive",
+        abstract: "A PostgreSQL archive server: continuous WAL archive, warm standby, btrfs snapshots, point-in-time clones in seconds.",
+        discussion: """
+            Each upstream cluster is backed up into a container directory on btrfs. Give the \
+            container with --container/-C or the PGARCHIVE environment variable. Log lines go \
+            to stderr, results to stdout. See MANUAL.md for the full manual.
+            """,
+        version: PGArchiveVersion.string,
+        subcommands: [
+            ContainerCommand.self,
+            WALCommand.self,
+            StandbyCommand.self,
+            SnapshotCommand.self,
+            CloneCommand.self,
+            RestorePointCommand.self,
+            DumpCommand.self,
+            CronCommand.self,
+        ]
+    )
+
+    /// Runs the parsed command, printing `pgarchive: error: …` for our own errors and
+    /// exiting with their code (75 for a held lock, so cron can tell "busy" from "broken").
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as PGArchiveError {
+            FileHandle.standardError.write(Data("pgarchive: error: \(error.message)\n".utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options every command that works on a container takes.
+struct ContainerOptions: ParsableArguments {
+    @Option(name: [.customShort("C"), .customLong("container")],
+            help: ArgumentHelp("The container directory (default: $PGARCHIVE).", valueName: "path"),
+            completion: .directory)
+    var container: String?
+
+    @Flag(name: [.short, .long], help: "Log debugging detail to stderr.")
+    var verbose = false
+
+    /// The container path from the option or `$PGARCHIVE`, with a clear error when neither is set.
+    func containerPath() throws -> String {
+        if let container, !container.isEmpty { return container }
+        if let env = ProcessInfo.processInfo.environment["PGARCHIVE"], !env.isEmpty { return env }
+        throw PGArchiveError("no container given: pass --container/-C PATH or set PGARCHIVE=PATH")
+    }
+
+    /// Refuses root, sets up logging and opens an existing container.
+    func open() throws -> Container {
+        try startup()
+        return try Container.open(path: containerPath())
+    }
+
+    var logger: Logger { Logger(label: "pgarchive") }
+
+    /// Refuses root and sets up logging, for commands that do not open a container yet.
+    func startup() throws {
+        try RootCheck.refuse(effectiveUID: geteuid())
+        PGArchiveLogging.bootstrap(verbose: verbose)
+    }
+}
