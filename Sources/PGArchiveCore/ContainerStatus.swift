@@ -30,9 +30,12 @@ public struct ContainerStatus: Sendable, Codable {
     public var newestSegmentTime: Date?
     public var missingSegments: [String]
 
-    /// Healthy when both daemons run (or the container is retired) and no segment is missing.
+    /// Healthy when both daemons run, the upstream answers and streams into an active slot,
+    /// and no segment is missing; a retired container only needs its archive intact.
     public var healthy: Bool {
-        retired || (receiver.state == "running" && standby.state == "running" && missingSegments.isEmpty)
+        if retired { return missingSegments.isEmpty }
+        return receiver.state == "running" && standby.state == "running" && missingSegments.isEmpty
+            && upstreamReachable && slotActive == true
     }
 
     public static func gather(_ container: Container) -> ContainerStatus {
