@@ -14,7 +14,9 @@ public struct ConfigEntry: Sendable, Equatable {
 public enum ConfigFile {
     public static func parse(_ text: String, file: String) throws(PGArchiveError) -> [ConfigEntry] {
         var entries: [ConfigEntry] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character in Swift: normalise line ends before splitting.
+        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n")
+        for (index, rawLine) in normalized.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             func fail(_ why: String) -> PGArchiveError {
                 PGArchiveError("\(file):\(lineNumber): \(why)")
@@ -46,6 +48,9 @@ public enum ConfigFile {
                         switch n {
                         case "n": value.append("\n")
                         case "t": value.append("\t")
+                        case "r": value.append("\r")
+                        case "b": value.append("\u{08}")
+                        case "f": value.append("\u{0C}")
                         default: value.append(n)
                         }
                         i += 2; continue
@@ -71,6 +76,7 @@ public enum ConfigFile {
 
     /// Quotes a value for writing back: always single-quoted, quotes and backslashes escaped.
     public static func quote(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''")
+            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "'"
     }
 }

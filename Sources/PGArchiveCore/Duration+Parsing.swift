@@ -11,7 +11,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     private static let units: [(names: [String], seconds: Int64)] = [
         (["s", "sec", "secs", "second", "seconds"], 1),
-        (["min", "mins", "minute", "minutes", "m"], 60),
+        (["m", "min", "mins", "minute", "minutes"], 60),
         (["h", "hr", "hrs", "hour", "hours"], 3600),
         (["d", "day", "days"], 86400),
         (["w", "week", "weeks"], 7 * 86400),

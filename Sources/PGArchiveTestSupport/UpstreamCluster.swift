@@ -11,6 +11,9 @@ public final class UpstreamCluster: @unchecked Sendable {
     public let socketDirectory: String
     public let port: Int
     public let binaries: PostgresBinaries
+    /// Arguments for `postgres` on every start, passed through `pg_ctl -o` (and so through
+    /// pg_ctl's `/bin/sh`: `PgCtl` quotes them), e.g. `["-c", "cluster_name=it's"]`.
+    public let serverOptions: [String]
     public private(set) var running = false
 
     /// conninfo for SQL and replication connections as the bootstrap superuser.
@@ -30,10 +33,12 @@ public final class UpstreamCluster: @unchecked Sendable {
         return PostgresBinaries(bindir: bindir, majorVersion: majorVersion)
     }
 
-    /// Creates and starts a cluster. `settings` are appended to postgresql.conf.
+    /// Creates and starts a cluster. `settings` are appended to postgresql.conf (values as
+    /// written there: quote strings yourself); `serverOptions` go to `postgres` on each start.
     public init(name: String = "upstream", settings: [String: String] = [:], initdbArguments: [String] = [],
-                file: StaticString = #filePath, line: UInt = #line) async throws {
+                serverOptions: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
         binaries = try Self.requireBinaries(file: file, line: line)
+        self.serverOptions = serverOptions
         directory = try TemporaryDirectory.make(prefix: "pgarchive-\(name)")
         dataDirectory = directory + "/data"
         socketDirectory = directory
@@ -61,9 +66,16 @@ public final class UpstreamCluster: @unchecked Sendable {
         try await start()
     }
 
+    /// Starts the server; on failure the error includes the server log.
     public func start() async throws {
-        try await ToolCommand(executable: binaries.path("pg_ctl"),
-                              arguments: ["-D", dataDirectory, "-l", directory + "/server.log", "-w", "-t", "60", "start"]).runChecked()
+        let logFile = directory + "/server.log"
+        do {
+            try await PgCtl(binaries: binaries, action: .start, dataDirectory: dataDirectory, logFile: logFile,
+                            serverOptions: serverOptions, wait: true, timeout: 60).command.runChecked()
+        } catch {
+            let log = (try? String(contentsOfFile: logFile, encoding: .utf8)).map { String($0.suffix(4000)) } ?? "(no server log)"
+            throw PGArchiveTestError("starting the test cluster in \(dataDirectory) failed: \(error)\nserver log (end):\n\(log)")
+        }
         running = true
     }
 

@@ -3,16 +3,13 @@ import PGArchiveTestSupport
 @testable import Postgres
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The `Postgres` module against a real throwaway PostgreSQL 15 (one per test).
 final class PostgresIntegrationTests: XCTestCase {
-    private var cluster: ThrowawayCluster!
+    private var cluster: UpstreamCluster!
 
     override func setUp() async throws {
-        cluster = try await ThrowawayCluster.start()
+        // The option goes through pg_ctl's /bin/sh: proves PgCtl's -o quoting.
+        cluster = try await UpstreamCluster(name: "pg-it", serverOptions: ["-c", "cluster_name=it's a $HOME test"])
     }
 
     override func tearDown() async throws {
@@ -215,80 +212,5 @@ final class PostgresIntegrationTests: XCTestCase {
         let original = try await ControlData.read(dataDirectory: cluster.dataDirectory, binaries: cluster.binaries)
         XCTAssertEqual(copy.systemIdentifier, original.systemIdentifier)
         XCTAssertNotNil(try connection.replicationSlot(named: "basebackup")?.restartLSN)
-    }
-}
-
-/// A throwaway PostgreSQL 15 for these tests: `initdb --auth=trust` in a private temporary
-/// directory, no TCP, its socket in that directory. To be replaced by the shared fixture in
-/// PGArchiveTestSupport.
-private final class ThrowawayCluster {
-    let directory: String
-    let binaries: PostgresBinaries
-    let port: Int
-    var dataDirectory: String { directory + "/data" }
-    var socketDirectory: String { directory }
-    var conninfo: String { "host=\(socketDirectory) port=\(port) user=postgres dbname=postgres" }
-
-    private init(directory: String, binaries: PostgresBinaries, port: Int) {
-        self.directory = directory
-        self.binaries = binaries
-        self.port = port
-    }
-
-    static func start() async throws -> ThrowawayCluster {
-        let bindir = "/usr/lib/postgresql/15/bin"
-        guard FileManager.default.isExecutableFile(atPath: bindir + "/postgres") else {
-            try IntegrationEnvironment.unavailable("PostgreSQL 15 is not installed in \(bindir) (apt-get install postgresql-15)")
-        }
-        guard getuid() != 0 else {
-            try IntegrationEnvironment.unavailable("PostgreSQL refuses to run as root; run the tests as postgres (runuser -u postgres -- swift test --skip-build)")
-        }
-        let binaries = PostgresBinaries(bindir: bindir, majorVersion: 15)
-        // A short path: the socket path must fit in 107 bytes.
-        var template = Array("/tmp/pgarchive-pg-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        let directory = String(cString: created)
-        // Nothing else uses this private socket directory, so any port number is free.
-        let cluster = ThrowawayCluster(directory: directory, binaries: binaries, port: Int.random(in: 20000...60000))
-
-        try await Initdb(binaries: binaries, pgdata: cluster.dataDirectory, authMethod: "trust",
-                         superuser: "postgres", noSync: true).command.runChecked()
-        let settings = """
-
-            port = \(cluster.port)
-            listen_addresses = ''
-            unix_socket_directories = '\(directory)'
-            wal_level = replica
-            max_wal_senders = 10
-            max_replication_slots = 10
-            fsync = off
-
-            """
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: cluster.dataDirectory + "/postgresql.conf"))
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(settings.utf8))
-        try handle.close()
-        do {
-            try await PgCtl(binaries: binaries, action: .start, dataDirectory: cluster.dataDirectory,
-                            logFile: directory + "/server.log",
-                            // Goes through pg_ctl's /bin/sh: proves the -o quoting.
-                            serverOptions: ["-c", "cluster_name=it's a $HOME test"],
-                            wait: true, timeout: 60).command.runChecked()
-        } catch {
-            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
-            await cluster.destroy()
-            throw StartFailure(description: "\(error)\nserver log:\n\(log)")
-        }
-        return cluster
-    }
-
-    struct StartFailure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    func destroy() async {
-        _ = try? await PgCtl(binaries: binaries, action: .stop, dataDirectory: dataDirectory, wait: true,
-                             mode: .immediate).command.run()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }
