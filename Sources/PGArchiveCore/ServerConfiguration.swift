@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// (max_connections, max_worker_processes, …), copied from the upstream.
     public var upstreamSettings: [String: String]
     public var extra: [(String, String)] = []
+    /// `''` for the standby (socket only); clones listen on localhost too.
+    public var listenAddresses = ""
 
     public init(port: Int, socketDirectory: String, restoreCommand: String, upstreamSettings: [String: String]) {
         self.port = port
@@ -23,7 +25,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.port == b.port && a.socketDirectory == b.socketDirectory && a.restoreCommand == b.restoreCommand
+        a.port == b.port && a.listenAddresses == b.listenAddresses && a.socketDirectory == b.socketDirectory && a.restoreCommand == b.restoreCommand
             && a.upstreamSettings == b.upstreamSettings && a.extra.map { $0.0 + "=" + $0.1 } == b.extra.map { $0.0 + "=" + $0.1 }
     }
 
@@ -37,7 +39,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var lines = [
             "# Written by pgarchive; it is rewritten on every start, edit pgarchive.conf instead.",
             "port = \(port)",
-            "listen_addresses = ''",
+            "listen_addresses = \(ConfigFile.quote(listenAddresses))",
             "unix_socket_directories = \(ConfigFile.quote(socketDirectory))",
             "unix_socket_permissions = 0700",
             "hot_standby = on",
@@ -61,6 +63,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         # Written by pgarchive: the socket lives in the container's 0700 run/ directory.
         local   all             all                                     trust
         local   replication     all                                     trust
+
+        """
+
+    /// Clones also listen on localhost: roles with passwords (as on the upstream) may log in.
+    public static let localhostPasswordRules = """
+        host    all             all             127.0.0.1/32            md5
+        host    all             all             ::1/128                 md5
 
         """
 

@@ -41,7 +41,7 @@ struct ContainerUpstreamCommand: AsyncParsableCommand {
         let container = try options.open()
         let binaries = try await container.binaries()
         var command = try Psql(binaries: binaries, conninfo: container.config.upstream, onErrorStop: false).command
-        command.arguments += psqlArguments
+        command.arguments += psqlArguments.first == "--" ? Array(psqlArguments.dropFirst()) : psqlArguments
         let code = try await command.runInteractive()
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,0 +1,320 @@
+import Btrfs
+import Foundation
+import Logging
+import Postgres
+
+/// Where a clone's recovery stops. Exactly one kind per clone.
+public enum RecoveryTarget: Codable, Sendable, Equatable, CustomStringConvertible {
+    case time(Date)
+    case restorePoint(String)
+    case lsn(LSN)
+    case xid(UInt64)
+    /// Stop as soon as the snapshot is consistent.
+    case immediate
+    /// Replay everything in the archive, the newest `.partial` segment included.
+    case latest
+
+    /// The recovery_target_* settings for postgresql.conf.
+    public var settings: [(String, String)] {
+        switch self {
+        case .time(let date): return [("recovery_target_time", TargetTimeParser.postgresLiteral(date))]
+        case .restorePoint(let name): return [("recovery_target_name", name)]
+        case .lsn(let lsn): return [("recovery_target_lsn", lsn.description)]
+        case .xid(let xid): return [("recovery_target_xid", String(xid))]
+        case .immediate: return [("recovery_target", "immediate")]
+        case .latest: return []
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .time(let date): return "time \(TargetTimeParser.postgresLiteral(date)) (\(ISO8601.utc(date)))"
+        case .restorePoint(let name): return "restore point \(name)"
+        case .lsn(let lsn): return "LSN \(lsn)"
+        case .xid(let xid): return "transaction \(xid)"
+        case .immediate: return "the snapshot's consistent point (immediate)"
+        case .latest: return "the newest WAL in the archive (latest)"
+        }
+    }
+}
+
+/// What pgarchive records about a clone, inside it as `pgarchive.clone.json`.
+public struct CloneMetadata: Codable, Sendable, Equatable {
+    public var name: String
+    public var snapshot: String
+    public var target: RecoveryTarget
+    public var port: Int
+    public var createdAt: Date
+}
+
+public struct CloneStore: Sendable {
+    public let layout: ContainerLayout
+
+    public init(layout: ContainerLayout) { self.layout = layout }
+
+    static let metadataFile = "pgarchive.clone.json"
+
+    public func list() throws(PGArchiveError) -> [CloneMetadata] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? []
+        return names.sorted().compactMap { try? read($0) }
+    }
+
+    func read(_ name: String) throws(PGArchiveError) -> CloneMetadata {
+        let path = layout.clone(name) + "/" + Self.metadataFile
+        guard let data = FileManager.default.contents(atPath: path) else { throw PGArchiveError("no clone \(name)") }
+        do { return try SnapshotStore.decoder.decode(CloneMetadata.self, from: data) } catch {
+            throw PGArchiveError("cannot read \(path): \(error)")
+        }
+    }
+
+    public func get(_ name: String) throws(PGArchiveError) -> CloneMetadata {
+        try ObjectName.validate(name, kind: "clone")
+        if let clone = try? read(name) { return clone }
+        let all = try list()
+        throw PGArchiveError("clone '\(name)' not found; " + (all.isEmpty ? "there are no clones" : "existing clones: \(all.map(\.name).joined(separator: ", "))"))
+    }
+
+    public func logFile(_ name: String) -> String { layout.logs + "/clone_\(name).log" }
+
+    public func state(_ name: String) -> DaemonState {
+        Processes.state(pidFile: layout.clone(name) + "/postmaster.pid") { argv in
+            argv.contains { $0.hasSuffix("postgres") || $0.hasPrefix("postgres:") }
+        }
+    }
+}
+
+/// Picks the snapshot a restore starts from: the newest one from which the target is
+/// reachable (recovery is consistent before the target), so the least WAL is replayed.
+public enum SnapshotChooser {
+    public static func choose(for target: RecoveryTarget, among snapshots: [SnapshotMetadata],
+                              restorePoint: RestorePoint?) throws(PGArchiveError) -> SnapshotMetadata {
+        let sorted = snapshots.sorted { $0.checkpointTime < $1.checkpointTime }
+        guard let newest = sorted.last, let oldest = sorted.first else {
+            throw PGArchiveError("there are no snapshots to restore from; `pgarchive snapshot create` takes one")
+        }
+        switch target {
+        case .latest, .immediate:
+            return newest
+        case .time(let date):
+            if let s = sorted.last(where: { $0.consistentFrom <= date }) { return s }
+            throw PGArchiveError("target \(ISO8601.utc(date)) is before the oldest snapshot's consistent point: \(oldest.name) is restorable from \(ISO8601.utc(oldest.consistentFrom)) on")
+        case .lsn(let lsn):
+            if let s = sorted.last(where: { $0.consistentLSN <= lsn }) { return s }
+            throw PGArchiveError("target LSN \(lsn) is before the oldest snapshot's consistent point: \(oldest.name) is restorable from LSN \(oldest.consistentLSN) on")
+        case .restorePoint(let name):
+            guard let point = restorePoint else {
+                throw PGArchiveError("restore point '\(name)' was not made through pgarchive, so its position is unknown; `pgarchive restorepoint list` shows the known ones, or name a snapshot from before it with --snapshot")
+            }
+            if let s = sorted.last(where: { $0.consistentLSN <= point.lsn }) { return s }
+            throw PGArchiveError("restore point '\(name)' (LSN \(point.lsn)) is before the oldest snapshot's consistent point (\(oldest.name), LSN \(oldest.consistentLSN))")
+        case .xid(let xid):
+            // A snapshot whose restartpoint had not assigned the xid yet; compare 32-bit xids
+            // within the newest epoch when no epoch is given.
+            if let s = sorted.last(where: { snap in
+                guard let next = snap.nextFullXID else { return false }
+                let candidate = xid > 0xFFFF_FFFF ? xid : (next & ~0xFFFF_FFFF) | xid
+                return next <= candidate
+            }) { return s }
+            throw PGArchiveError("transaction \(xid) was assigned before the oldest snapshot (\(oldest.name)); no snapshot can reach it")
+        }
+    }
+}
+
+extension Container {
+    public var clones: CloneStore { CloneStore(layout: layout) }
+
+    /// A port for a new clone: from `clone_port_base` (default standby_port + 1) on, free on
+    /// TCP and not recorded for another clone.
+    func clonePort() throws -> Int {
+        let used = Set(((try? clones.list()) ?? []).map(\.port) + [config.standbyPort])
+        var port = config.clonePortBase > 0 ? config.clonePortBase : config.standbyPort + 1
+        while port < 65535 {
+            if !used.contains(port) && PortFinder.isFree(port) { return port }
+            port += 1
+        }
+        throw PGArchiveError("no free port for a clone")
+    }
+
+    /// `clone create`: a writable snapshot of the chosen snapshot in `clones/NAME`, prepared
+    /// to recover to `target` and promote; not started.
+    public func createClone(name: String, target: RecoveryTarget, snapshot explicit: String?) async throws -> CloneMetadata {
+        try ObjectName.validate(name, kind: "clone")
+        guard !FileManager.default.fileExists(atPath: layout.clone(name)) else {
+            throw PGArchiveError("clone '\(name)' exists already; delete it first (`pgarchive clone delete \(name)`) or pick another name")
+        }
+        if case .time(let date) = target, date > Date().addingTimeInterval(60) {
+            throw PGArchiveError("target \(ISO8601.utc(date)) is in the future")
+        }
+        var restorePoint: RestorePoint?
+        if case .restorePoint(let rp) = target {
+            try ObjectName.validate(rp, kind: "restore point")
+            restorePoint = try restorePoints.find(rp)
+        }
+        let base: SnapshotMetadata
+        if let explicit {
+            base = try snapshots.get(explicit)
+        } else {
+            base = try SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
+        }
+        let port = try clonePort()
+        let directory = layout.clone(name)
+        try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
+        do {
+            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: "localhost")
+            let metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
+            try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: directory + "/" + CloneStore.metadataFile)
+            logger.info("created clone \(name) from snapshot \(base.name), recovering to \(target), port \(port)")
+            return metadata
+        } catch {
+            try? Subvolume.delete(directory)
+            throw error
+        }
+    }
+
+    /// Prepares a copy of the standby's data directory for a targeted recovery that ends in
+    /// promotion (DESIGN.md §3): no postmaster.pid/opts or standby.signal, a recovery.signal,
+    /// restore_command with --partial-ok, one recovery target, its own port, archiving off.
+    /// backup_label, if any, is kept: removing it would corrupt the copy.
+    func prepareRecovery(dataDirectory: String, target: RecoveryTarget, port: Int, listen: String,
+                         restoreCommand: String? = nil) throws {
+        let fm = FileManager.default
+        for file in ["postmaster.pid", "postmaster.opts", "standby.signal"] {
+            try? fm.removeItem(atPath: dataDirectory + "/" + file)
+        }
+        try AtomicFile.write("", to: dataDirectory + "/recovery.signal")
+        var upstream: [String: String] = [:]
+        let upstreamFile = dataDirectory + "/pgarchive.upstream.conf"
+        if let text = try? String(contentsOfFile: upstreamFile, encoding: .utf8) {
+            for entry in try ConfigFile.parse(text, file: upstreamFile) { upstream[entry.key] = entry.value }
+        }
+        var conf = ServerConfiguration(
+            port: port, socketDirectory: layout.run,
+            restoreCommand: restoreCommand ?? ServerConfiguration.restoreCommand(
+                pgarchiveExecutable: SelfExecutable.path, container: layout.root, partialOK: true),
+            upstreamSettings: upstream)
+        conf.listenAddresses = listen
+        conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
+        try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
+        try AtomicFile.write(ServerConfiguration.hbaFile + ServerConfiguration.localhostPasswordRules, to: dataDirectory + "/pg_hba.conf")
+        try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")
+        try AtomicFile.write("", to: dataDirectory + "/postgresql.auto.conf")
+    }
+
+    /// Starts a clone and waits until recovery has finished, the server is promoted and
+    /// accepts connections. Success is read from the server itself, never from pg_ctl's exit
+    /// code (which is 0 even when recovery then fails); failures are read from its log and
+    /// explained, and no failed server is left running.
+    public func startClone(_ name: String, timeout: TimeInterval = 900) async throws -> CloneMetadata {
+        let clone = try clones.get(name)
+        if case .running(let pid) = clones.state(name) {
+            logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
+            return clone
+        }
+        let binaries = try await binaries()
+        let log = clones.logFile(name)
+        let logStart = LogFile.size(log)
+        try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
+        logger.info("starting clone \(name) on port \(clone.port); recovering to \(clone.target)")
+        let conninfo = cloneConninfo(clone)
+        let started = Date()
+        var lastNote = Date()
+        while Date().timeIntervalSince(started) < timeout {
+            let state = clones.state(name)
+            if !state.isRunning && Date().timeIntervalSince(started) > 3 {
+                throw cloneFailure(clone, log: log, logStart: logStart)
+            }
+            if state.isRunning, let connection = try? Connection(conninfo: conninfo, connectTimeout: 3) {
+                defer { connection.close() }
+                if let inRecovery = try? connection.isInRecovery(), !inRecovery {
+                    let timeline = (try? connection.query("SELECT timeline_id FROM pg_control_checkpoint()").rows.first?[0]) ?? nil
+                    logger.info("clone \(name) is promoted\(timeline.map { " on timeline \($0)" } ?? "") and accepts connections on port \(clone.port) (socket in \(layout.run))")
+                    return clone
+                }
+            }
+            if Date().timeIntervalSince(lastNote) > 15 {
+                logger.info("clone \(name) is still recovering")
+                lastNote = Date()
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        _ = try? await stopClone(name, mode: .immediate)
+        throw PGArchiveError("clone \(name) did not finish recovery within \(Int(timeout)) s and was stopped; see \(log):\n" + LogFile.tail(log, from: logStart, lines: 12))
+    }
+
+    func cloneConninfo(_ clone: CloneMetadata) -> String {
+        Conninfo([("host", layout.run), ("port", String(clone.port)), ("dbname", "postgres"), ("user", config.standbyUser)]).rendered
+    }
+
+    /// Turns the FATAL lines of a failed recovery into advice.
+    func cloneFailure(_ clone: CloneMetadata, log: String, logStart: UInt64) -> PGArchiveError {
+        let tail = LogFile.tail(log, from: logStart, lines: 200)
+        let fatal = tail.split(separator: "\n").filter { $0.contains("FATAL:") || $0.contains("PANIC:") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let known = ((try? snapshots.list()) ?? [])
+        var advice: String
+        if tail.contains("requested recovery stop point is before consistent recovery point") {
+            let older = known.filter { $0.checkpointTime < (known.first { $0.name == clone.snapshot }?.checkpointTime ?? .distantPast) }
+            advice = "the target lies before the point where snapshot \(clone.snapshot) becomes consistent. "
+            advice += older.isEmpty ? "No older snapshot exists, so this target cannot be restored."
+                : "Use an older snapshot with --snapshot (e.g. \(older.last!.name), restorable from \(ISO8601.utc(older.last!.consistentFrom)))."
+        } else if tail.contains("recovery ended before configured recovery target was reached") {
+            var newest = "use --latest for the newest state"
+            if let standby = try? standbyConnection(), let last = try? standby.lastTransactionReplayTimestamp() {
+                newest = "the standby has replayed up to \(ISO8601.utc(last)); use an earlier target or --latest for the newest state"
+                standby.close()
+            }
+            advice = "the archive's WAL ends before the target (\(clone.target)); \(newest)."
+        } else {
+            advice = "recovery failed."
+        }
+        return PGArchiveError("clone \(clone.name) did not start: \(advice)\n" + (fatal.isEmpty ? LogFile.tail(log, from: logStart, lines: 12) : fatal.map { "  " + $0 }.joined(separator: "\n")) + "\nThe clone is stopped; delete it with `pgarchive clone delete \(clone.name)`.")
+    }
+
+    public func stopClone(_ name: String, mode: PgCtl.ShutdownMode = .fast) async throws -> Bool {
+        _ = try clones.get(name)
+        guard clones.state(name).isRunning else { return false }
+        let binaries = try await binaries()
+        try await PgCtl(binaries: binaries, action: .stop, dataDirectory: layout.clone(name), wait: true, timeout: 120, mode: mode).command.runChecked()
+        logger.info("stopped clone \(name)")
+        return true
+    }
+
+    /// Deletes a clone; a running one only with `force` (it is stopped first).
+    public func deleteClone(_ name: String, force: Bool) async throws {
+        _ = try clones.get(name)
+        if clones.state(name).isRunning {
+            guard force else {
+                throw PGArchiveError("clone '\(name)' is running; stop it first (`pgarchive clone stop \(name)`) or use --force")
+            }
+            _ = try await stopClone(name, mode: .immediate)
+        }
+        try Subvolume.delete(layout.clone(name))
+        logger.info("deleted clone \(name)")
+    }
+
+    /// A writable snapshot of clone SRC as clone DST, with its own port.
+    public func duplicateClone(_ source: String, as destination: String) throws -> CloneMetadata {
+        var metadata = try clones.get(source)
+        try ObjectName.validate(destination, kind: "clone")
+        guard !FileManager.default.fileExists(atPath: layout.clone(destination)) else {
+            throw PGArchiveError("clone '\(destination)' exists already")
+        }
+        let port = try clonePort()
+        try Subvolume.snapshot(source: layout.clone(source), destination: layout.clone(destination), readOnly: false)
+        do {
+            let dir = layout.clone(destination)
+            for file in ["postmaster.pid", "postmaster.opts"] { try? FileManager.default.removeItem(atPath: dir + "/" + file) }
+            var text = try String(contentsOfFile: dir + "/postgresql.conf", encoding: .utf8)
+            text = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasPrefix("port = ") ? "port = \(port)" : String($0) }.joined(separator: "\n")
+            try AtomicFile.write(text, to: dir + "/postgresql.conf")
+            metadata.name = destination
+            metadata.port = port
+            metadata.createdAt = Date()
+            try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: dir + "/" + CloneStore.metadataFile)
+        } catch {
+            try? Subvolume.delete(layout.clone(destination))
+            throw error
+        }
+        logger.info("duplicated clone \(source) as \(destination) (port \(port))")
+        return metadata
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Postgres
+
+/// Retention decisions as pure functions of the snapshots and a clock, so they are tested
+/// without servers.
+public enum Retention {
+    public struct Decision: Sendable, Equatable {
+        public var name: String
+        public var reason: String
+    }
+
+    /// Snapshots taken before `expireBefore`. The newest snapshot is always kept, so an
+    /// archive whose standby stopped advancing still has something to restore from.
+    public static func expire(_ snapshots: [SnapshotMetadata], before expireBefore: Date) -> [Decision] {
+        let sorted = snapshots.sorted { $0.checkpointTime < $1.checkpointTime }
+        return sorted.dropLast().filter { $0.checkpointTime < expireBefore }.map {
+            Decision(name: $0.name, reason: "older than \(ISO8601.utc(expireBefore))")
+        }
+    }
+
+    /// Among snapshots taken before `thinBefore`, keeps the first of each day in `timeZone`
+    /// (from it the whole rest of that day can be restored by replay) and drops the others.
+    public static func thin(_ snapshots: [SnapshotMetadata], before thinBefore: Date, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> [Decision] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        var seenDays = Set<DateComponents>()
+        var result: [Decision] = []
+        for snapshot in snapshots.sorted(by: { $0.checkpointTime < $1.checkpointTime }) where snapshot.checkpointTime < thinBefore {
+            let day = calendar.dateComponents([.year, .month, .day], from: snapshot.checkpointTime)
+            if !seenDays.insert(day).inserted {
+                result.append(Decision(name: snapshot.name, reason: "not the first of \(String(format: "%04d-%02d-%02d", day.year!, day.month!, day.day!)), thinned to one a day"))
+            }
+        }
+        return result
+    }
+
+    /// The oldest WAL position anything still needs: the REDO point of every kept snapshot,
+    /// every clone and the standby. nil when nothing is known (then no WAL may be deleted).
+    public static func oldestNeededLSN(_ redoPoints: [LSN]) -> LSN? { redoPoints.min() }
+
+    /// Segments (of any timeline) wholly before the segment holding `cutoff`. History files
+    /// and `.partial` segments are never deleted.
+    public static func walToDelete(_ entries: [WALArchive.Entry], cutoff: LSN, segmentSize: UInt64) -> [WALArchive.Entry] {
+        let cutoffSegment = cutoff.segmentNumber(segmentSize: segmentSize)
+        return entries.filter { entry in
+            guard !entry.name.isHistory, !entry.name.isPartial, let n = entry.name.segmentNumber(segmentSize: segmentSize) else { return false }
+            return n < cutoffSegment
+        }
+    }
+}
+
+extension Container {
+    public struct RetentionPlan: Sendable {
+        public var snapshots: [Retention.Decision]
+        public var walCutoff: LSN?
+        public var wal: [WALArchive.Entry]
+    }
+
+    /// `EXPIRE_DATE` / `THIN_DAILY_DATE` override the configured spans (as in the original tool).
+    func boundary(_ variable: String, span: TimeSpan, now: Date) throws -> Date {
+        if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
+            return try TargetTimeParser.parse(text)
+        }
+        return now.addingTimeInterval(-Double(span.seconds))
+    }
+
+    /// What `snapshot expire` (or `thin`) would delete.
+    public func retentionPlan(thin: Bool, now: Date = Date()) async throws -> RetentionPlan {
+        let all = try snapshots.list()
+        let decisions = thin
+            ? Retention.thin(all, before: try boundary("THIN_DAILY_DATE", span: config.thinDailyAfter, now: now))
+            : Retention.expire(all, before: try boundary("EXPIRE_DATE", span: config.expireAfter, now: now))
+        let doomed = Set(decisions.map(\.name))
+        let kept = all.filter { !doomed.contains($0.name) }
+        var plan = RetentionPlan(snapshots: decisions, walCutoff: nil, wal: [])
+        guard !thin, !kept.isEmpty else { return plan }
+        var needed = kept.map(\.redoLSN)
+        let binaries = try await binaries()
+        for clone in try clones.list() {
+            needed.append(try await ControlData.read(dataDirectory: layout.clone(clone.name), binaries: binaries).redoLocation)
+        }
+        if standby.exists {
+            needed.append(try await ControlData.read(dataDirectory: layout.standby, binaries: binaries).redoLocation)
+        }
+        guard let cutoff = Retention.oldestNeededLSN(needed) else { return plan }
+        plan.walCutoff = cutoff
+        let segmentSize = kept[0].walSegmentSize
+        plan.wal = Retention.walToDelete(try WALArchive(directory: layout.walArchive).entries(includeRetired: true), cutoff: cutoff, segmentSize: segmentSize)
+        return plan
+    }
+
+    /// Carries out a plan: deletes the snapshots, then the WAL no kept snapshot, clone or the
+    /// standby needs. Each failure is logged; one summary error at the end.
+    public func apply(_ plan: RetentionPlan) throws {
+        var failures: [String] = []
+        for decision in plan.snapshots {
+            do {
+                try snapshots.delete(decision.name)
+                logger.info("deleted snapshot \(decision.name) (\(decision.reason))")
+            } catch {
+                logger.error("could not delete snapshot \(decision.name): \(error)")
+                failures.append(decision.name)
+            }
+        }
+        guard failures.isEmpty else {
+            throw PGArchiveError("\(failures.count) of \(plan.snapshots.count) snapshots could not be deleted (\(failures.joined(separator: ", "))); no WAL was deleted")
+        }
+        var bytes: Int64 = 0
+        for entry in plan.wal {
+            if unlink(entry.path) == 0 { bytes += entry.size } else {
+                failures.append(entry.name.fileName)
+                logger.error("could not delete \(entry.path): \(String(cString: strerror(errno)))")
+            }
+        }
+        if !plan.wal.isEmpty, let cutoff = plan.walCutoff {
+            logger.info("deleted \(plan.wal.count - failures.count) WAL segments before \(cutoff) (\(ByteCount.human(bytes)))")
+        }
+        if !failures.isEmpty { throw PGArchiveError("\(failures.count) WAL files could not be deleted") }
+    }
+}

@@ -1,0 +1,241 @@
+import Btrfs
+import Foundation
+import Logging
+import Postgres
+
+/// What a restore needs to know about a snapshot, written beside it as `NAME.json`.
+/// Read from the snapshot's own pg_control right after it was taken, so it describes
+/// exactly the files in the snapshot.
+public struct SnapshotMetadata: Codable, Sendable, Equatable {
+    public var name: String
+    /// Wall-clock time the btrfs snapshot was taken.
+    public var takenAt: Date
+    /// The restartpoint the snapshot starts recovery from.
+    public var redoLSN: LSN
+    public var redoWALFile: String
+    public var timeline: UInt32
+    public var checkpointTime: Date
+    /// Recovery from the snapshot is consistent only past this point (nil: at the REDO point).
+    public var minimumRecoveryPoint: LSN?
+    /// The standby's replay position right after the snapshot: everything in the snapshot
+    /// lies at or before it, so any target from here on is reachable from this snapshot.
+    public var replayedLSN: LSN?
+    /// Commit time of the last transaction replayed, read right after the snapshot: the
+    /// earliest `--time` target a clone of this snapshot can reach (checkpoint time if unknown).
+    public var consistentFrom: Date
+    /// The restartpoint's next transaction id (epoch:xid); an `--xid` target needs a snapshot
+    /// from before that transaction was assigned.
+    public var nextXID: String?
+    public var systemIdentifier: String
+    public var walSegmentSize: UInt64
+    public var pgarchiveVersion: String
+
+    /// The LSN from which on any target is reachable from this snapshot.
+    public var consistentLSN: LSN { replayedLSN ?? minimumRecoveryPoint ?? redoLSN }
+
+    /// `nextXID` as a 64-bit full transaction id (epoch << 32 | xid).
+    public var nextFullXID: UInt64? {
+        guard let nextXID else { return nil }
+        let parts = nextXID.split(separator: ":")
+        guard parts.count == 2, let epoch = UInt64(parts[0]), let xid = UInt64(parts[1]) else { return nil }
+        return epoch << 32 | xid
+    }
+
+    /// The first segment a restore from this snapshot reads.
+    public var redoSegment: WALFileName {
+        WALFileName(timeline: timeline, segmentNumber: redoLSN.segmentNumber(segmentSize: walSegmentSize), segmentSize: walSegmentSize)
+    }
+}
+
+/// The snapshots of a container: `snapshots/NAME/` (read-only subvolumes) with
+/// `snapshots/NAME.json`. A snapshot is first made as `snapshots/.creating-PID`, described,
+/// then renamed, so a crash never leaves a half-made snapshot under a real name.
+public struct SnapshotStore: Sendable {
+    public let layout: ContainerLayout
+
+    public init(layout: ContainerLayout) { self.layout = layout }
+
+    func metadataPath(_ name: String) -> String { layout.snapshots + "/" + name + ".json" }
+
+    /// Complete snapshots, oldest first.
+    public func list() throws(PGArchiveError) -> [SnapshotMetadata] {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: layout.snapshots) } catch {
+            throw PGArchiveError("cannot list \(layout.snapshots): \(error.localizedDescription)")
+        }
+        var result: [SnapshotMetadata] = []
+        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".json") {
+            guard let metadata = try? read(name) else { continue }
+            result.append(metadata)
+        }
+        return result.sorted { $0.checkpointTime < $1.checkpointTime }
+    }
+
+    /// Names of snapshot directories without metadata, and leftovers of interrupted creates.
+    public func incomplete() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.snapshots)) ?? []
+        return names.filter { name in
+            if name.hasPrefix(".creating-") { return true }
+            if name.hasPrefix(".") || name.hasSuffix(".json") { return false }
+            return !FileManager.default.fileExists(atPath: metadataPath(name))
+        }.sorted()
+    }
+
+    public func read(_ name: String) throws(PGArchiveError) -> SnapshotMetadata {
+        guard let data = FileManager.default.contents(atPath: metadataPath(name)),
+              FileManager.default.fileExists(atPath: layout.snapshot(name)) else {
+            throw PGArchiveError("no snapshot \(name)")
+        }
+        do { return try Self.decoder.decode(SnapshotMetadata.self, from: data) } catch {
+            throw PGArchiveError("cannot read \(metadataPath(name)): \(error)")
+        }
+    }
+
+    /// The named snapshot, or an error listing what exists.
+    public func get(_ name: String) throws(PGArchiveError) -> SnapshotMetadata {
+        try ObjectName.validate(name, kind: "snapshot")
+        if let metadata = try? read(name) { return metadata }
+        let all = try list()
+        let hint = all.isEmpty ? "there are no snapshots yet; `pgarchive snapshot create` takes one"
+            : "`pgarchive snapshot list` shows the \(all.count) that exist (newest: \(all.last!.name))"
+        throw PGArchiveError("snapshot '\(name)' not found; \(hint)")
+    }
+
+    /// Metadata keeps times to the microsecond (`2026-11-21T08:15:00.123456Z`): a snapshot's
+    /// restorable-from time rounded to the second could offer it for a target it cannot reach.
+    public static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(ISO8601.utcMicroseconds(date))
+        }
+        return e
+    }()
+    public static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            do { return try TargetTimeParser.parse(text, localTimeZone: TimeZone(identifier: "UTC")!) } catch {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
+            }
+        }
+        return d
+    }()
+
+    /// Removes leftovers of interrupted creates (`.creating-PID` whose process is gone).
+    func removeLeftovers(logger: Logger) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.snapshots)) ?? []
+        for name in names where name.hasPrefix(".creating-") {
+            if let pid = pid_t(name.dropFirst(".creating-".count)), Processes.isAlive(pid) { continue }
+            try? Subvolume.delete(layout.snapshots + "/" + name)
+            logger.notice("removed \(name), left by an interrupted snapshot create")
+        }
+    }
+
+    /// Deletes a snapshot: metadata first (so it stops being offered), then the subvolume.
+    func delete(_ name: String) throws {
+        try? FileManager.default.removeItem(atPath: metadataPath(name))
+        if FileManager.default.fileExists(atPath: layout.snapshot(name)) {
+            try Subvolume.delete(layout.snapshot(name))
+        }
+    }
+}
+
+extension Container {
+    public var snapshots: SnapshotStore { SnapshotStore(layout: layout) }
+
+    /// `snapshot create`: a restartpoint on the standby, then a read-only btrfs snapshot of
+    /// `standby/`. The CHECKPOINT matters: a clone starts replay at the snapshot's REDO
+    /// point, so a fresh restartpoint means little WAL to replay on restore.
+    @discardableResult
+    public func createSnapshot(force: Bool, now: Date = Date()) async throws -> SnapshotMetadata {
+        let store = snapshots
+        store.removeLeftovers(logger: logger)
+        guard standby.exists else {
+            throw PGArchiveError("there is no standby in \(layout.standby) to snapshot (retired container?)")
+        }
+        let running = standby.state().isRunning
+        if running {
+            let connection = try standbyConnection()
+            defer { connection.close() }
+            try connection.checkpoint()
+        } else if !force {
+            throw PGArchiveError("the standby is not running, so its data may be far behind; start it with `pgarchive container start`, or snapshot it as it is with --force")
+        }
+        let binaries = try await binaries()
+        let before = try await ControlData.read(dataDirectory: layout.standby, binaries: binaries)
+        let age = now.timeIntervalSince(before.checkpointTime)
+        if age > Double(config.snapshotMaxRestartpointAge.seconds) && !force {
+            throw PGArchiveError("the standby's newest restartpoint is from \(ISO8601.utc(before.checkpointTime)) (\(TimeSpan(seconds: Int64(age))) ago, more than snapshot_max_restartpoint_age = \(config.snapshotMaxRestartpointAge)): the upstream has not checkpointed since, or the standby is behind (see `pgarchive container status`). Use --force to snapshot anyway")
+        }
+        let existingName = ISO8601.utc(before.checkpointTime)
+        if let existing = try? store.read(existingName) {
+            logger.notice("snapshot \(existingName) already exists: the standby has had no new restartpoint since it was taken (the upstream checkpoints every checkpoint_timeout)")
+            return existing
+        }
+
+        let temporary = layout.snapshots + "/.creating-\(getpid())"
+        try Subvolume.snapshot(source: layout.standby, destination: temporary, readOnly: true)
+        do {
+            // Read after the snapshot: upper bounds of what the snapshot contains.
+            var replayed: LSN?
+            var lastCommit: Date?
+            if running, let connection = try? standbyConnection() {
+                defer { connection.close() }
+                replayed = try? connection.lastReplayLSN()
+                lastCommit = try? connection.lastTransactionReplayTimestamp()
+            }
+            let control = try await ControlData.read(dataDirectory: temporary, binaries: binaries)
+            let name = ISO8601.utc(control.checkpointTime)
+            if let existing = try? store.read(name) {
+                try Subvolume.delete(temporary)
+                logger.notice("snapshot \(name) already exists: no new restartpoint since it was taken")
+                return existing
+            }
+            let metadata = SnapshotMetadata(
+                name: name, takenAt: now, redoLSN: control.redoLocation, redoWALFile: control.redoWALFile,
+                timeline: control.timeline, checkpointTime: control.checkpointTime,
+                minimumRecoveryPoint: control.minimumRecoveryEndingLocation, replayedLSN: replayed,
+                consistentFrom: max(lastCommit ?? control.checkpointTime, control.checkpointTime),
+                nextXID: control.fields["Latest checkpoint's NextXID"],
+                systemIdentifier: String(control.systemIdentifier), walSegmentSize: control.walSegmentSize,
+                pgarchiveVersion: PGArchiveVersion.string)
+            try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: store.metadataPath(name))
+            guard rename(temporary, layout.snapshot(name)) == 0 else {
+                let message = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(atPath: store.metadataPath(name))
+                throw PGArchiveError("cannot rename \(temporary) to \(layout.snapshot(name)): \(message)")
+            }
+            logger.info("created snapshot \(name) (REDO \(metadata.redoLSN), restorable from \(ISO8601.utc(metadata.consistentFrom)))")
+            return metadata
+        } catch {
+            try? Subvolume.delete(temporary)
+            throw error
+        }
+    }
+
+    /// Names of clones based on each snapshot.
+    public func cloneDependents() -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for clone in (try? clones.list()) ?? [] { result[clone.snapshot, default: []].append(clone.name) }
+        return result
+    }
+
+    /// Deletes snapshots by name. Every name is checked before anything is deleted.
+    public func deleteSnapshots(_ names: [String], force: Bool) throws {
+        var seen = Set<String>()
+        let dependents = cloneDependents()
+        for name in names {
+            _ = try snapshots.get(name)
+            guard seen.insert(name).inserted else { throw PGArchiveError("snapshot '\(name)' is named twice") }
+            if let users = dependents[name], !force {
+                throw PGArchiveError("snapshot '\(name)' is the base of clone(s) \(users.joined(separator: ", ")); delete them first or use --force (the clones keep working: btrfs shares the data)")
+            }
+        }
+        for name in names {
+            try snapshots.delete(name)
+            logger.info("deleted snapshot \(name)")
+        }
+    }
+}

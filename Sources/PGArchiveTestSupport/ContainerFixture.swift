@@ -1,0 +1,86 @@
+import Foundation
+import PGArchiveCore
+import Postgres
+import XCTest
+
+/// A container path on the scratch btrfs for one test, with the built binary to drive it.
+/// `destroy()` purges it (stopping its daemons) and, if that fails, stops what it can by
+/// the pids in its own pid files, then removes the directory.
+public final class ContainerFixture: @unchecked Sendable {
+    public let path: String
+    public let scratch: String
+    public let binary: PGArchiveBinary
+
+    public init(name: String = "c", environment: [String: String?] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        let root = try IntegrationEnvironment.btrfsRoot(file: file, line: line)
+        scratch = try TemporaryDirectory.make(prefix: "test", under: root)
+        path = scratch + "/" + name
+        binary = PGArchiveBinary(environment: environment)
+    }
+
+    /// Runs `pgarchive ARGS… -C path`.
+    @discardableResult
+    public func run(_ arguments: [String], environment: [String: String?] = [:]) async throws -> PGArchiveBinary.Result {
+        try await binary.run(arguments + ["-C", path], environment: environment)
+    }
+
+    /// Runs and fails the test unless the exit code is 0.
+    @discardableResult
+    public func ok(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) async throws -> PGArchiveBinary.Result {
+        let result = try await run(arguments)
+        XCTAssertEqual(result.exitCode, 0, "pgarchive \(arguments.joined(separator: " ")) failed: \(result)", file: file, line: line)
+        if result.exitCode != 0 { throw PGArchiveTestError("pgarchive \(arguments.joined(separator: " ")) failed") }
+        return result
+    }
+
+    public func initContainer(upstream: UpstreamCluster, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
+        try await ok(["container", "init", "--upstream", upstream.conninfo] + extra, file: file, line: line)
+    }
+
+    public var layout: ContainerLayout { ContainerLayout(root: path) }
+
+    public func config() throws -> ContainerConfig {
+        try ContainerConfig.load(containerFile: layout.configFile, globalFile: nil)
+    }
+
+    /// A connection to the standby through its socket in run/.
+    public func standbyConnection() throws -> Connection {
+        let config = try config()
+        return try Connection(conninfo: "host=\(layout.run) port=\(config.standbyPort) dbname=postgres user=\(config.standbyUser)", connectTimeout: 5)
+    }
+
+    /// The first column of the first row of `query` on the standby, or nil if it is not answering.
+    public func standbyScalar(_ query: String) -> String? {
+        guard let connection = try? standbyConnection() else { return nil }
+        defer { connection.close() }
+        return (try? connection.query(query))?.rows.first?[0]
+    }
+
+    public func receiverPID() -> pid_t? { Processes.readPIDFile(layout.receiverPidFile) }
+    public func standbyPID() -> pid_t? { Processes.readPIDFile(layout.standby + "/postmaster.pid") }
+
+    public func destroy() async {
+        if FileManager.default.fileExists(atPath: layout.configFile) {
+            _ = try? await run(["container", "purge", "--force"])
+        }
+        // If purge could not finish, stop our own daemons by their pids.
+        if let pid = Processes.readPIDFile(layout.receiverPidFile), Processes.commandLine(of: pid)?.first?.hasSuffix("pg_receivewal") == true {
+            kill(pid, SIGKILL)
+        }
+        if let pid = standbyPID(), Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
+            kill(pid, SIGQUIT)
+        }
+        _ = try? await ToolCommand(executable: "btrfs", arguments: ["subvolume", "delete", layout.walArchive, layout.standby, layout.dumps]).run()
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+public func eventually(timeout: TimeInterval = 60, interval: TimeInterval = 0.5, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+    } while Date() < deadline
+    return try await condition()
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Read-only btrfs snapshots of the standby: create, list, delete, expire, thin.",
+        subcommands: [SnapshotCreateCommand.self, SnapshotListCommand.self, SnapshotDeleteCommand.self,
+                      SnapshotExpireCommand.self, SnapshotThinCommand.self]
+    )
+}
+
+struct SnapshotCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Force a restartpoint on the standby and snapshot it, named after the restartpoint's UTC time.")
+    @OptionGroup var options: ContainerOptions
+    @Flag(help: "Snapshot even when the standby is down or its restartpoint is old.") var force = false
+    @Flag(name: .customLong("no-wait"), help: "Exit 75 instead of waiting when another pgarchive holds the snapshot lock.") var noWait = false
+
+    func run() async throws {
+        let container = try options.open()
+        let lock = try container.lock(.snapshots, command: "snapshot create", wait: !noWait)
+        defer { _ = lock }
+        let snapshot = try await container.createSnapshot(force: force)
+        print(snapshot.name)
+    }
+}
+
+struct SnapshotListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List snapshots: name, restorable-from time, REDO LSN, clones based on it.")
+    @OptionGroup var options: ContainerOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let container = try options.open()
+        let all = try container.snapshots.list()
+        if json {
+            print(String(decoding: try JSONOutput.encode(all), as: UTF8.self))
+            return
+        }
+        let dependents = container.cloneDependents()
+        print("NAME                  RESTORABLE FROM       REDO LSN        TIMELINE  CLONES")
+        for s in all {
+            print("\(s.name.padded(21)) \(ISO8601.utc(s.consistentFrom).padded(21)) \(s.redoLSN.description.padded(15)) \(String(s.timeline).padded(9)) \(dependents[s.name]?.joined(separator: ",") ?? "")")
+        }
+        for name in container.snapshots.incomplete() {
+            FileHandle.standardError.write(Data("pgarchive: warning: \(name) in \(container.layout.snapshots) is incomplete (an interrupted snapshot create); the next snapshot create removes it\n".utf8))
+        }
+    }
+}
+
+struct SnapshotDeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete snapshots by name (all names are checked before any is deleted).")
+    @OptionGroup var options: ContainerOptions
+    @Flag(help: "Also delete snapshots that clones are based on.") var force = false
+    @Argument(help: "Snapshot names.") var names: [String]
+
+    func run() async throws {
+        let container = try options.open()
+        let lock = try container.lock(.snapshots, command: "snapshot delete")
+        defer { _ = lock }
+        try container.deleteSnapshots(names, force: force)
+    }
+}
+
+enum JSONOutput {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        try SnapshotStore.encoder.encode(value)
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
