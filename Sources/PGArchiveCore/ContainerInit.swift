@@ -76,7 +76,7 @@ public struct ContainerInit {
         let binaries = try await PostgresBinaries.locate(majorVersion: facts.majorVersion, explicitBindir: pgBindir)
         config.pgBindir = pgBindir ?? ""
         logger.info("upstream runs PostgreSQL \(facts.serverVersion)\(facts.inRecovery ? " (a hot standby)" : ""); using the tools in \(binaries.bindir)")
-        config.standbyPort = try standbyPort ?? PortFinder.free(startingAt: 5433)
+        config.standbyPort = try standbyPort ?? PortRegistry.reserve(for: layout.root, startingAt: 5433)
 
         // 2. Build, remembering how to undo each step.
         let undo = Undo()

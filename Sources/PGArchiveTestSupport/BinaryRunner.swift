@@ -10,6 +10,13 @@ public struct PGArchiveBinary: Sendable {
     public var environment: [String: String?]
 
     public init(environment: [String: String?] = [:]) {
+        var environment = environment
+        // Keep the port registry of test containers on the scratch file system, shared by
+        // all tests of a run (so side-by-side containers still get distinct ports).
+        if let scratch = ProcessInfo.processInfo.environment["PGARCHIVE_TEST_BTRFS"], !scratch.isEmpty,
+           environment["XDG_STATE_HOME"] == nil {
+            environment["XDG_STATE_HOME"] = scratch + "/state"
+        }
         self.environment = environment
         if let fromEnv = ProcessInfo.processInfo.environment["PGARCHIVE_BIN"], !fromEnv.isEmpty {
             path = fromEnv

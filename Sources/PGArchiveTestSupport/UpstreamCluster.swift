@@ -66,6 +66,28 @@ public final class UpstreamCluster: @unchecked Sendable {
         try await start()
     }
 
+    /// A streaming hot standby of `primary`: pg_basebackup -R into a temp directory, its own
+    /// port and socket. For containers whose upstream is itself a standby.
+    public init(name: String, replicaOf primary: UpstreamCluster, file: StaticString = #filePath, line: UInt = #line) async throws {
+        binaries = try Self.requireBinaries(file: file, line: line)
+        serverOptions = []
+        directory = try TemporaryDirectory.make(prefix: "pgarchive-\(name)")
+        dataDirectory = directory + "/data"
+        socketDirectory = directory
+        port = try FreePort.find()
+        try await PgBaseBackup(binaries: binaries, pgdata: dataDirectory, conninfo: primary.conninfo,
+                               walMethod: .stream, checkpoint: .fast, writeRecoveryConf: true).command.runChecked()
+        try appendText("""
+
+            # replica of \(primary.dataDirectory)
+            port = \(port)
+            unix_socket_directories = '\(socketDirectory)'
+            hot_standby = on
+
+            """, to: dataDirectory + "/postgresql.conf")
+        try await start()
+    }
+
     /// Starts the server; on failure the error includes the server log.
     public func start() async throws {
         let logFile = directory + "/server.log"

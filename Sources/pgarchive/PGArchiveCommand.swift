@@ -22,6 +22,7 @@ struct PGArchiveCommand: AsyncParsableCommand {
             SnapshotCommand.self,
             CloneCommand.self,
             RestorePointCommand.self,
+            RestoreCommand.self,
             DumpCommand.self,
             CronCommand.self,
         ]

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import Postgres
+
+extension Container {
+    /// `restore --to DIR`: a complete data directory on any file system, for disaster
+    /// recovery on another host. It holds a copy of the right snapshot, every WAL file from
+    /// that snapshot's REDO point on (in `pgarchive_wal/`, the newest partial segment under
+    /// its final name), the upstream's own configuration files, and recovery settings in
+    /// postgresql.auto.conf that read WAL only from `pgarchive_wal/`: no pgarchive is needed
+    /// where it is started. Returns the command that starts it.
+    public func restore(to directory: String, target: RecoveryTarget, snapshot explicit: String?,
+                        port: Int?, socketDirectory: String?) async throws -> String {
+        let fm = FileManager.default
+        let dir = ContainerLayout(root: directory).root
+        if fm.fileExists(atPath: dir) {
+            let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? ["?"]
+            guard contents.isEmpty else { throw PGArchiveError("\(dir) is not empty; restore --to needs a new or empty directory") }
+        } else {
+            let parent = (dir as NSString).deletingLastPathComponent
+            guard fm.fileExists(atPath: parent) else { throw PGArchiveError("parent directory \(parent) does not exist") }
+        }
+        var restorePoint: RestorePoint?
+        if case .restorePoint(let rp) = target {
+            try ObjectName.validate(rp, kind: "restore point")
+            restorePoint = try restorePoints.find(rp)
+        }
+        let base = try explicit.map { try snapshots.get($0) }
+            ?? SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
+        let created = !fm.fileExists(atPath: dir)
+        if created { guard mkdir(dir, 0o700) == 0 else { throw PGArchiveError("cannot create \(dir): \(String(cString: strerror(errno)))") } }
+        chmod(dir, 0o700)
+        do {
+            logger.info("copying snapshot \(base.name) to \(dir)")
+            try await ToolCommand(executable: "cp", arguments: ["-a", "--reflink=auto", "--", layout.snapshot(base.name) + "/.", dir]).runChecked()
+            let walCount = try copyWAL(from: base, to: dir + "/pgarchive_wal")
+            try writeRestoredConfiguration(dir, target: target, port: port, socketDirectory: socketDirectory)
+            logger.info("restored snapshot \(base.name) and \(walCount) WAL files to \(dir); recovery goes to \(target)")
+        } catch {
+            if created { try? fm.removeItem(atPath: dir) } else {
+                for item in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] { try? fm.removeItem(atPath: dir + "/" + item) }
+            }
+            throw error
+        }
+        let binaries = try await binaries()
+        return PgCtl(binaries: binaries, action: .start, dataDirectory: dir, logFile: dir + ".log", wait: true).command.description
+    }
+
+    /// Copies history files and every segment from the snapshot's REDO segment on; a partial
+    /// segment without a complete twin is copied under its final name.
+    func copyWAL(from base: SnapshotMetadata, to walDirectory: String) throws -> Int {
+        guard mkdir(walDirectory, 0o700) == 0 else { throw PGArchiveError("cannot create \(walDirectory): \(String(cString: strerror(errno)))") }
+        let archive = WALArchive(directory: layout.walArchive)
+        let first = base.redoLSN.segmentNumber(segmentSize: base.walSegmentSize)
+        var names = Set<String>()
+        for entry in try archive.entries() {
+            if entry.name.isHistory { names.insert(entry.name.baseName); continue }
+            guard let n = entry.name.segmentNumber(segmentSize: base.walSegmentSize), n >= first else { continue }
+            names.insert(entry.name.baseName)
+        }
+        for name in names.sorted() {
+            do { _ = try archive.fetch(name, to: walDirectory + "/" + name, partialOK: true) } catch {
+                throw PGArchiveError("cannot copy WAL file \(name): \(error)")
+            }
+        }
+        return names.count
+    }
+
+    /// Puts the upstream's configuration files back (pg_basebackup copied them and the standby
+    /// kept them as *.upstream) and adds the recovery settings to postgresql.auto.conf.
+    func writeRestoredConfiguration(_ dir: String, target: RecoveryTarget, port: Int?, socketDirectory: String?) throws {
+        let fm = FileManager.default
+        for file in ["postmaster.pid", "postmaster.opts", "standby.signal", "pgarchive.upstream.conf", CloneStore.metadataFile] {
+            try? fm.removeItem(atPath: dir + "/" + file)
+        }
+        var auto = ""
+        for file in ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"] {
+            let saved = dir + "/" + file + ".upstream"
+            guard fm.fileExists(atPath: saved) else { continue }
+            try? fm.removeItem(atPath: dir + "/" + file)
+            try fm.moveItem(atPath: saved, toPath: dir + "/" + file)
+        }
+        if let text = try? String(contentsOfFile: dir + "/postgresql.auto.conf", encoding: .utf8),
+           !text.hasPrefix("# ALTER SYSTEM settings are not used") {
+            auto = text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"
+        }
+        var settings: [(String, String)] = [("restore_command", "cp \"pgarchive_wal/%f\" \"%p\"")]
+        settings += target.settings
+        settings += [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest"), ("archive_mode", "off")]
+        if let port { settings.append(("port", String(port))) }
+        if let socketDirectory { settings.append(("unix_socket_directories", socketDirectory)) }
+        auto += "\n# Added by pgarchive restore: recovery from pgarchive_wal/. After the server is promoted,\n"
+        auto += "# remove these lines and the pgarchive_wal directory, and set archive_mode as you need.\n"
+        for (key, value) in settings { auto += "\(key) = \(ConfigFile.quote(value))\n" }
+        try AtomicFile.write(auto, to: dir + "/postgresql.auto.conf")
+        try AtomicFile.write("", to: dir + "/recovery.signal")
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Write a complete, startable data directory for a target onto any file system (disaster recovery).",
+        discussion: "The directory holds the snapshot, the WAL it needs and the upstream's configuration, with recovery to the target set in postgresql.auto.conf. It does not need pgarchive to start. DIR must be new or empty.")
+    @OptionGroup var options: ContainerOptions
+    @OptionGroup var target: TargetOptions
+    @Option(name: .customLong("to"), help: ArgumentHelp("Directory to write (new or empty).", valueName: "dir"), completion: .directory)
+    var directory: String
+    @Option(help: "Restore from this snapshot instead of the best one for the target.") var snapshot: String?
+    @Option(help: "Port the restored server listens on (default: the upstream's setting).") var port: Int?
+    @Option(name: .customLong("socket-directory"), help: ArgumentHelp("unix_socket_directories of the restored server.", valueName: "dir"))
+    var socketDirectory: String?
+
+    func run() async throws {
+        let container = try options.open()
+        let recoveryTarget = try target.target()
+        if case .time(let date) = recoveryTarget {
+            container.logger.info("target time resolved to \(ISO8601.utc(date)) (\(TargetTimeParser.postgresLiteral(date)))")
+        }
+        let lock = try container.lock(.snapshots, command: "restore")
+        defer { _ = lock }
+        let start = try await container.restore(to: directory, target: recoveryTarget, snapshot: snapshot, port: port, socketDirectory: socketDirectory)
+        print("start it with: \(start)")
+    }
+}
