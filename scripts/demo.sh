@@ -51,19 +51,33 @@ export PGARCHIVE="$work/mnt/demo"
 say "pgarchive container init -C $PGARCHIVE --upstream '$conninfo'"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" container init --upstream "$conninfo"
 
-say "writing to the upstream for 5 seconds (pgbench), then inserting a marker row"
+say "writing to the upstream for 5 seconds (pgbench) while pg_receivewal streams"
 as_user "$bindir/pgbench" -n -T 5 -c 2 -h "$upstream" -p "$port" postgres 2>&1 | grep -E "^tps" || true
-as_user "$bindir/psql" -X -q -h "$upstream" -p "$port" -d postgres \
-    -c "CREATE TABLE demo_marker AS SELECT now() AS inserted_at" -c "SELECT pg_switch_wal()" >/dev/null
-sleep 3
-say "the standby replays it (query through the standby's socket in the container's run/):"
-standby_port=$(sed -n "s/^standby_port = '\(.*\)'/\1/p" "$PGARCHIVE/pgarchive.conf")
-as_user "$bindir/psql" -X -h "$PGARCHIVE/run" -p "$standby_port" -d postgres \
-    -c "SELECT inserted_at AS marker_replayed_from_upstream, pg_is_in_recovery() AS standby_in_recovery FROM demo_marker"
+
+psql_up() { as_user "$bindir/psql" -X -q -At -h "$upstream" -p "$port" -d postgres "$@"; }
+psql_up -c "CREATE TABLE demo_events (id int PRIMARY KEY, what text, at timestamptz DEFAULT clock_timestamp())"
+psql_up -c "CHECKPOINT" -c "SELECT pg_switch_wal()" >/dev/null
+sleep 2
+say "pgarchive snapshot create   (a restartpoint on the standby, then a read-only btrfs snapshot)"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" snapshot create
+psql_up -c "INSERT INTO demo_events (id, what) VALUES (1, 'before the target'), (2, 'also before the target')"
+sleep 1
+target=$(psql_up -c "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+sleep 1
+psql_up -c "INSERT INTO demo_events (id, what) VALUES (3, 'after the target: a mistake')" -c "DELETE FROM demo_events WHERE id = 1"
+say "upstream now (row 1 deleted by mistake, row 3 added after the target time $target):"
+psql_up -c "SELECT id, what FROM demo_events ORDER BY id"
+
+say "pgarchive snapshot list"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" snapshot list
+say "pgarchive clone create before-mistake --time $target --start"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone create before-mistake --time "$target" --start
+say "the clone, recovered to $target and promoted, has rows 1 and 2 and not row 3:"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone psql before-mistake -- -X -c "SELECT id, what FROM demo_events ORDER BY id" -c "SELECT pg_is_in_recovery() AS in_recovery"
+say "pgarchive clone list --status"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone list --status
 
 say "pgarchive container status"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" container status
-say "pgarchive wal list (newest 5)"
-as_user env PGARCHIVE="$PGARCHIVE" "$bin" wal list | tail -n 5
-say "pgarchive wal du"
-as_user env PGARCHIVE="$PGARCHIVE" "$bin" wal du
+say "pgarchive wal list (newest 3)"
+as_user env PGARCHIVE="$PGARCHIVE" "$bin" wal list | tail -n 3

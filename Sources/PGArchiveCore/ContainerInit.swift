@@ -133,7 +133,9 @@ public struct ContainerInit {
             try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
             undo.steps.append(("stop the standby", { try? await standby.stop(binaries: binaries, logger: logger, mode: .immediate) }))
             try await standby.start(binaries: binaries, logger: logger)
-            logger.info("container \(layout.root) is ready: pg_receivewal streams, the standby replays")
+            // The first snapshot: its restartpoint is the base backup's fresh checkpoint.
+            let first = try await container.createSnapshot(force: true)
+            logger.info("container \(layout.root) is ready: pg_receivewal streams, the standby replays, first snapshot \(first.name)")
             return container
         } catch {
             logger.error("container init failed: \(error)")

@@ -1,3 +1,4 @@
+import Btrfs
 import Foundation
 import PGArchiveCore
 import PGArchiveTestSupport
@@ -86,6 +87,15 @@ final class ContainerIntegrationTests: XCTestCase {
         XCTAssertEqual(config.slot, "pgarchive_c")
         XCTAssertEqual(config.upstreamVersion, 15)
         try assertNoGap(container)
+        // init takes the first snapshot: read-only, with metadata, listed.
+        let snapshots = container.layout.snapshots
+        let listed = try await container.ok(["snapshot", "list", "--json"])
+        let metadata = try SnapshotStore.decoder.decode([SnapshotMetadata].self, from: Data(listed.stdout.utf8))
+        XCTAssertEqual(metadata.count, 1, listed.stdout)
+        let first = try XCTUnwrap(metadata.first)
+        XCTAssertTrue(try Btrfs.Subvolume.isReadOnly(snapshots + "/" + first.name))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: snapshots + "/" + first.name + "/PG_VERSION"))
+        XCTAssertEqual(first.timeline, 1)
     }
 
     // MARK: - resilience
