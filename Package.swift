@@ -27,7 +27,7 @@ let package = Package(
         .target(
             name: "PGArchiveCore",
             dependencies: [
-                "Postgres", "Btrfs",
+                "Postgres", "Btrfs", "CZstd", "CLZ4", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -53,6 +53,10 @@ let package = Package(
             pkgConfig: "libbtrfsutil",
             providers: [.apt(["libbtrfsutil-dev"])]
         ),
+        // Compression of completed WAL segments (zstd by default; lz4 and gzip on request).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Fixtures for the integration tests: throwaway upstream, scratch btrfs, the built binary.
         .target(
             name: "PGArchiveTestSupport",
