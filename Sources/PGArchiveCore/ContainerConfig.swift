@@ -21,6 +21,11 @@ public struct ContainerConfig: Sendable, Equatable {
     public var snapshotMaxRestartpointAge = TimeSpan(seconds: 3600)
     /// First port tried for clones; each clone takes the next free one.
     public var clonePortBase: Int = 0
+    /// Command (split on spaces, no shell) `cron maintenance` runs with `standby/` appended;
+    /// empty = none. Defragmenting un-shares extents with snapshots: see MANUAL.md.
+    public var maintenanceCommand: String = ""
+    /// The watchdog reports pg_receivewal or the standby as stuck after this long without progress.
+    public var watchdogStuckAfter = TimeSpan(seconds: 600)
     /// Role pgarchive uses on the standby and clones (the upstream's bootstrap superuser).
     public var standbyUser: String = "postgres"
     /// The upstream's database system identifier; resync refuses a different cluster.
@@ -46,6 +51,8 @@ public struct ContainerConfig: Sendable, Equatable {
         ("dump_keep", "logical dump runs kept per database"),
         ("snapshot_max_restartpoint_age", "snapshot create refuses an older restartpoint unless --force"),
         ("clone_port_base", "first port tried for clones; 0 means standby_port + 1"),
+        ("maintenance_command", "command cron maintenance runs with standby/ appended (no shell), e.g. 'sudo -n btrfs filesystem defragment -r'; empty: none"),
+        ("watchdog_stuck_after", "cron watchdog reports pg_receivewal or the standby as stuck after this long without progress"),
         ("standby_user", "role pgarchive connects as to the standby and clones (a superuser of the upstream)"),
         ("system_identifier", "database system identifier of the upstream (set by init; resync checks it)"),
     ]
@@ -84,6 +91,8 @@ public struct ContainerConfig: Sendable, Equatable {
             case "dump_keep": dumpKeep = try integer(1...100_000)
             case "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge = try span()
             case "clone_port_base": clonePortBase = try integer(0...65535)
+            case "maintenance_command": maintenanceCommand = entry.value
+            case "watchdog_stuck_after": watchdogStuckAfter = try span()
             case "standby_user":
                 guard !entry.value.isEmpty else { throw bad("a role name") }
                 standbyUser = entry.value
@@ -123,6 +132,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "btrfs_compression": btrfsCompression, "dump_keep": String(dumpKeep),
             "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge.description,
             "clone_port_base": String(clonePortBase),
+            "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
         ]
         var text = "# pgarchive container settings (postgresql.conf syntax). See MANUAL.md.\n"

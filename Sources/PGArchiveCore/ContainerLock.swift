@@ -59,7 +59,12 @@ public final class ContainerLock {
     }
 
     static func describeHolder(_ path: String) -> String {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "(unknown pid)" }
+        // The holder writes its pid right after taking the lock: give it a moment.
+        var text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        for _ in 0..<10 where text.isEmpty {
+            usleep(20_000)
+            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        }
         let line = text.split(separator: "\n").first.map(String.init) ?? ""
         let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
         guard let pid = parts.first, !pid.isEmpty else { return "(unknown pid)" }

@@ -29,6 +29,8 @@ public struct ContainerStatus: Sendable, Codable {
     public var newestSegment: String?
     public var newestSegmentTime: Date?
     public var missingSegments: [String]
+    /// Last run of each cron job that has run.
+    public var cronRuns: [CronRun] = []
 
     /// Healthy when both daemons run, the upstream answers and streams into an active slot,
     /// and no segment is missing; a retired container only needs its archive intact.
@@ -55,7 +57,8 @@ public struct ContainerStatus: Sendable, Codable {
             standby: daemon(Standby(container: container).state()),
             upstreamReachable: false, upstreamError: nil,
             newestSegment: newest?.name.fileName, newestSegmentTime: newest?.modified,
-            missingSegments: ((try? archive.missingSegments()) ?? []).map(\.fileName))
+            missingSegments: ((try? archive.missingSegments()) ?? []).map(\.fileName),
+            cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) })
 
         var upstreamLSN: LSN?
         do {
@@ -122,6 +125,9 @@ public struct ContainerStatus: Sendable, Codable {
         lines.append("newest segment:   \(newestSegment ?? "-")\(newestSegmentTime.map { " written \(ISO8601.utc($0))\(ago($0))" } ?? "")")
         if !missingSegments.isEmpty {
             lines.append("MISSING segments: \(missingSegments.prefix(10).joined(separator: ", "))\(missingSegments.count > 10 ? " and \(missingSegments.count - 10) more" : "")")
+        }
+        for run in cronRuns {
+            lines.append("cron \(run.job):".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(run.result.rawValue) at \(ISO8601.utc(run.finishedAt))\(ago(run.finishedAt))\(run.result == .ok ? "" : ": " + run.message)")
         }
         lines.append("health:           \(healthy ? "ok" : "DEGRADED")")
         return lines.joined(separator: "\n") + "\n"

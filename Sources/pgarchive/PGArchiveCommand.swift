@@ -31,8 +31,13 @@ struct PGArchiveCommand: AsyncParsableCommand {
     /// Runs the parsed command, printing `pgarchive: error: …` for our own errors and
     /// exiting with their code (75 for a held lock, so cron can tell "busy" from "broken").
     static func main() async {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error) // usage errors, --help, --version
+        }
+        do {
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -41,8 +46,13 @@ struct PGArchiveCommand: AsyncParsableCommand {
         } catch let error as PGArchiveError {
             FileHandle.standardError.write(Data("pgarchive: error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
-        } catch {
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch let error as CleanExit {
             exit(withError: error)
+        } catch {
+            FileHandle.standardError.write(Data("pgarchive: error: \(error)\n".utf8))
+            Foundation.exit(1)
         }
     }
 }

@@ -8,9 +8,3 @@ struct DumpCommand: AsyncParsableCommand {
         commandName: "dump",
         abstract: "Logical dumps of every database, restorable per table.")
 }
-
-struct CronCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cron",
-        abstract: "Jobs for cron: snapshots and expiry, WAL compression, watchdog, dumps.")
-}

@@ -1,0 +1,61 @@
+import Foundation
+import Logging
+import Postgres
+
+/// What the watchdog remembers between runs (`run/watchdog.json`): the last progress
+/// marks of the receiver and the standby and since when they have not moved.
+struct WatchdogState: Codable {
+    var receiverMark: String?
+    var receiverSince: Date?
+    var standbyMark: String?
+    var standbySince: Date?
+}
+
+extension Container {
+    /// `cron watchdog`: restarts a dead pg_receivewal or standby, and reports one that is
+    /// stuck: no progress for `watchdog_stuck_after` while there is work for it (the upstream
+    /// has newer WAL; complete segments wait to be replayed).
+    public func watchdog(now: Date = Date()) async throws -> String {
+        guard !isRetired else { return "container is retired; nothing to watch" }
+        var actions: [String] = []
+        let binaries = try await binaries()
+        if case let state = receiver.state(), !state.isRunning {
+            logger.warning("pg_receivewal is \(state); restarting it")
+            try await receiver.start(binaries: binaries, logger: logger)
+            actions.append("restarted pg_receivewal")
+        }
+        if case let state = standby.state(), !state.isRunning {
+            logger.warning("the standby is \(state); restarting it")
+            try await standby.start(binaries: binaries, logger: logger)
+            actions.append("restarted the standby")
+        }
+
+        let stateFile = layout.run + "/watchdog.json"
+        var memory = (FileManager.default.contents(atPath: stateFile)).flatMap { try? SnapshotStore.decoder.decode(WatchdogState.self, from: $0) } ?? WatchdogState()
+        let status = ContainerStatus.gather(self)
+        let limit = Double(config.watchdogStuckAfter.seconds)
+        var problems: [String] = []
+
+        // Receiver: its mark is the newest file and its modification time.
+        let receiverMark = "\(status.newestSegment ?? "-")@\(status.newestSegmentTime.map { ISO8601.utcMicroseconds($0) } ?? "-")"
+        if receiverMark != memory.receiverMark { memory.receiverMark = receiverMark; memory.receiverSince = now }
+        if let upstream = status.upstreamLSN.flatMap(LSN.init), let received = status.receivedLSN.flatMap(LSN.init) ?? status.slotRestartLSN.flatMap(LSN.init),
+           upstream > received, let since = memory.receiverSince, now.timeIntervalSince(since) > limit {
+            problems.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since)))) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
+        }
+        // Standby: its mark is the replay position; work exists when a complete segment lies beyond it.
+        let standbyMark = status.replayedLSN ?? "-"
+        if standbyMark != memory.standbyMark { memory.standbyMark = standbyMark; memory.standbySince = now }
+        if let replayed = status.replayedLSN.flatMap(LSN.init),
+           let newest = try? WALArchive(directory: layout.walArchive).entries().last(where: { !$0.name.isPartial && !$0.name.isHistory }),
+           let newestStart = newest.name.startLSN(), newestStart > replayed,
+           let since = memory.standbySince, now.timeIntervalSince(since) > limit {
+            problems.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since)))) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
+        }
+        if let data = try? SnapshotStore.encoder.encode(memory) { try? AtomicFile.write(data, to: stateFile) }
+        if !problems.isEmpty {
+            throw PGArchiveError("stuck: " + problems.joined(separator: "; "))
+        }
+        return actions.isEmpty ? "all running" : actions.joined(separator: ", ")
+    }
+}

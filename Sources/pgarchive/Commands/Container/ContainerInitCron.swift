@@ -1,0 +1,15 @@
+import ArgumentParser
+import PGArchiveCore
+
+struct ContainerInitCronCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "initcron",
+        abstract: "Add this container's cron jobs to your crontab (commented out unless --enable); running it again changes nothing.")
+    @OptionGroup var options: ContainerOptions
+    @Flag(help: "Install the entries active rather than commented out.") var enable = false
+
+    func run() async throws {
+        let container = try options.open()
+        print(try await container.installCron(enable: enable))
+    }
+}
