@@ -126,8 +126,9 @@ public struct ContainerStatus: Sendable, Codable {
         if !missingSegments.isEmpty {
             lines.append("MISSING segments: \(missingSegments.prefix(10).joined(separator: ", "))\(missingSegments.count > 10 ? " and \(missingSegments.count - 10) more" : "")")
         }
+        if !cronRuns.isEmpty { lines.append("cron jobs:") }
         for run in cronRuns {
-            lines.append("cron \(run.job):".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(run.result.rawValue) at \(ISO8601.utc(run.finishedAt))\(ago(run.finishedAt))\(run.result == .ok ? "" : ": " + run.message)")
+            lines.append("  " + run.job.padding(toLength: 28, withPad: " ", startingAt: 0) + "\(run.result.rawValue) at \(ISO8601.utc(run.finishedAt))\(ago(run.finishedAt))\(run.result == .ok ? "" : ": " + run.message)")
         }
         lines.append("health:           \(healthy ? "ok" : "DEGRADED")")
         return lines.joined(separator: "\n") + "\n"
