@@ -74,6 +74,21 @@ public enum Processes {
         return waitForExit(pid, timeout: 5)
     }
 
+    /// Waits until `pid` no longer exists at all, not even as a zombie. A killed postmaster
+    /// whose parent (init, here) has not reaped it yet still answers `kill(pid, 0)`, and
+    /// PostgreSQL refuses to start while the pid in its old postmaster.pid answers.
+    @discardableResult
+    public static func waitUntilGone(_ pid: pid_t, timeout: TimeInterval = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while kill(pid, 0) == 0 || errno == EPERM {
+            if Date() > deadline { return false }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+            usleep(50_000)
+        }
+        return true
+    }
+
     public static func waitForExit(_ pid: pid_t, timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {

@@ -76,6 +76,9 @@ public struct Standby: Sendable {
             logger.info("the standby is already running (pid \(pid))")
             return
         }
+        if case .stalePIDFile(let old) = state(), !Processes.waitUntilGone(old) {
+            throw PGArchiveError("the standby's old postmaster (pid \(old)) has not gone away; PostgreSQL will not start while it exists")
+        }
         try writeConfiguration()
         let logStart = LogFile.size(layout.standbyLog)
         try await pgCtl(.start, binaries: binaries).runChecked()
