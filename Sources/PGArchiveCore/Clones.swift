@@ -226,6 +226,7 @@ extension Container {
             }
             if state.isRunning, let connection = try? Connection(conninfo: conninfo, connectTimeout: 3) {
                 defer { connection.close() }
+                connection.noticeHandler = { _ in } // the server log has them; keep stderr for our own messages
                 if let inRecovery = try? connection.isInRecovery(), !inRecovery {
                     let timeline = (try? connection.query("SELECT timeline_id FROM pg_control_checkpoint()").rows.first?[0]) ?? nil
                     logger.info("clone \(name) is promoted\(timeline.map { " on timeline \($0)" } ?? "") and accepts connections on port \(clone.port) (socket in \(layout.run))")

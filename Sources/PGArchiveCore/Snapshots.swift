@@ -186,6 +186,7 @@ extension Container {
                 replayed = try? connection.lastReplayLSN()
                 lastCommit = try? connection.lastTransactionReplayTimestamp()
             }
+            let takenAt = Date()
             let control = try await ControlData.read(dataDirectory: temporary, binaries: binaries)
             let name = ISO8601.utc(control.checkpointTime)
             if let existing = try? store.read(name) {
@@ -194,10 +195,13 @@ extension Container {
                 return existing
             }
             let metadata = SnapshotMetadata(
-                name: name, takenAt: now, redoLSN: control.redoLocation, redoWALFile: control.redoWALFile,
+                name: name, takenAt: takenAt, redoLSN: control.redoLocation, redoWALFile: control.redoWALFile,
                 timeline: control.timeline, checkpointTime: control.checkpointTime,
                 minimumRecoveryPoint: control.minimumRecoveryEndingLocation, replayedLSN: replayed,
-                consistentFrom: max(lastCommit ?? control.checkpointTime, control.checkpointTime),
+                // pg_control keeps the checkpoint time in whole seconds, and commits earlier in
+                // that second are already in the snapshot: only from the next whole second on
+                // is a time target surely after everything the snapshot contains.
+                consistentFrom: max(lastCommit ?? .distantPast, control.checkpointTime.addingTimeInterval(1)),
                 nextXID: control.fields["Latest checkpoint's NextXID"],
                 systemIdentifier: String(control.systemIdentifier), walSegmentSize: control.walSegmentSize,
                 pgarchiveVersion: PGArchiveVersion.string)

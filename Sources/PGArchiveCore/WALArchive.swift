@@ -7,8 +7,15 @@ import Postgres
 /// where pg_receivewal does not look (it would try to resume from them).
 public struct WALArchive: Sendable {
     public let directory: String
+    /// The cluster's WAL segment size (pg_control's "Bytes per WAL segment"), when the caller
+    /// knows it; `nil` lets `fetch` and `compress` infer it from the archive's uncompressed
+    /// segments (see `inferredSegmentSize()`).
+    public var segmentSize: UInt64?
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String, segmentSize: UInt64? = nil) {
+        self.directory = directory
+        self.segmentSize = segmentSize
+    }
 
     public struct Entry: Sendable, Equatable {
         public var name: WALFileName
@@ -92,25 +99,68 @@ public struct WALArchive: Sendable {
     /// `destination`. A `.partial` segment is served under its final name only when
     /// `partialOK` (clones restoring to the latest point; never the standby, which must
     /// only ever replay complete segments).
+    ///
+    /// In each directory (the archive, then the `before-resync-*` ones) the plain `NAME` comes
+    /// first, then `NAME.zst`, `NAME.lz4`, `NAME.gz` decompressed straight into `destination`,
+    /// then `NAME.partial`. Each candidate is opened rather than tested for existence first:
+    /// `wal compress` renames the finished compressed file into place before it unlinks `NAME`,
+    /// so when opening `NAME` fails with ENOENT the compressed file is already complete.
+    ///
+    /// A compressed file that fails its checksum, is truncated, or does not decompress to exactly
+    /// the segment size is `.failed` (recovery stops), never served and never `.notFound` (which
+    /// PostgreSQL takes for the end of the archive). Returns the path served.
     public func fetch(_ name: String, to destination: String, partialOK: Bool) throws(FetchError) -> String {
         guard let parsed = WALFileName.parse(name), !parsed.isPartial, parsed.compression == nil, parsed.fileName == name else {
             throw .failed("'\(name)' is not a WAL segment or timeline history file name")
         }
-        var candidates: [String] = []
         for dir in [directory] + retiredDirectories() {
-            candidates.append(dir + "/" + name)
-            if partialOK && !parsed.isHistory { candidates.append(dir + "/" + name + ".partial") }
-        }
-        for source in candidates where FileManager.default.fileExists(atPath: source) {
-            do { try FileCopy.clone(from: source, to: destination) } catch { throw .failed("\(error)") }
-            return source
-        }
-        for dir in [directory] + retiredDirectories() {
-            for compression in WALFileName.Compression.allCases where FileManager.default.fileExists(atPath: dir + "/" + name + compression.fileSuffix) {
-                throw .failed("\(dir)/\(name)\(compression.fileSuffix) is compressed with \(compression); this pgarchive build cannot decompress it yet")
+            if let source = try Self.copyIfPresent(dir + "/" + name, to: destination) { return source }
+            guard !parsed.isHistory else { continue }
+            for compression in WALFileName.Compression.allCases {
+                if let source = try decompressIfPresent(dir + "/" + name + compression.fileSuffix, compression, to: destination) {
+                    return source
+                }
             }
+            if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) { return source }
         }
         throw .notFound
+    }
+
+    /// Opens `source`; nil if it does not exist, else copies it and returns its path.
+    private static func copyIfPresent(_ source: String, to destination: String) throws(FetchError) -> String? {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        if input < 0 {
+            if errno == ENOENT { return nil }
+            throw .failed("cannot open \(source): \(String(cString: strerror(errno)))")
+        }
+        defer { close(input) }
+        do { try FileCopy.clone(descriptor: input, source: source, to: destination) } catch { throw .failed("\(error)") }
+        return source
+    }
+
+    /// Opens the compressed `source`; nil if it does not exist, else decompresses and verifies
+    /// it into `destination` (removed again if `source` is corrupt) and returns its path.
+    private func decompressIfPresent(_ source: String, _ compression: WALFileName.Compression,
+                                     to destination: String) throws(FetchError) -> String? {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        if input < 0 {
+            if errno == ENOENT { return nil }
+            throw .failed("cannot open \(source): \(String(cString: strerror(errno)))")
+        }
+        defer { close(input) }
+        let expected = segmentSize ?? inferredSegmentSize()
+        do throws(WALCompressionError) {
+            let size = try WALCompression.decompress(descriptor: input, path: source, algorithm: compression,
+                                                     expectedSize: expected, to: destination)
+            // Without a known segment size, at least a plausible one.
+            if expected == nil && !WALCompression.isValidSegmentSize(size) {
+                unlink(destination)
+                throw WALCompressionError.corrupt(file: source, reason: "decompresses to \(size) bytes, which is not a WAL segment size")
+            }
+        } catch {
+            throw .failed(error.description)
+        }
+        return source
     }
 }
 
@@ -121,6 +171,11 @@ public enum FileCopy {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw PGArchiveError("cannot open \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
+        try clone(descriptor: input, source: source, to: destination)
+    }
+
+    /// As `clone(from:to:)` from an open file (`source` names it in errors).
+    public static func clone(descriptor input: Int32, source: String, to destination: String) throws(PGArchiveError) {
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw PGArchiveError("cannot create \(destination): \(String(cString: strerror(errno)))") }
         defer { close(output) }

@@ -48,9 +48,12 @@ struct PGArchiveCommand: AsyncParsableCommand {
             Foundation.exit(error.exitCode)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
-        } catch let error as CleanExit {
-            exit(withError: error)
         } catch {
+            // ArgumentParser's own errors (help requested through `pgarchive help X`, usage)
+            // keep its formatting and exit codes; everything else is a pgarchive error.
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+                exit(withError: error)
+            }
             FileHandle.standardError.write(Data("pgarchive: error: \(error)\n".utf8))
             Foundation.exit(1)
         }

@@ -120,7 +120,8 @@ final class CoreUnitTests: XCTestCase {
                              "/srv/c/pgarchive.conf:2: unknown setting 'wal_compresion'; known settings: upstream, "
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, "
-                                 + "snapshot_max_restartpoint_age, clone_port_base, standby_user, system_identifier")
+                                 + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
+                                 + "watchdog_stuck_after, standby_user, system_identifier")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {
@@ -615,11 +616,12 @@ final class CoreUnitTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: out + "/seg", encoding: .utf8), "old segment")
     }
 
-    func testWALArchiveFetchReportsCompressedOnlySegment() throws {
+    func testWALArchiveFetchReportsCorruptCompressedSegment() throws {
+        // The fixture's .zst is plain text: fetch must refuse it, never hand it to PostgreSQL.
         let (archive, dir) = try makeArchive()
         let out = try makeTemporaryDirectory()
         assertFetch(archive, "000000010000000000000004", to: out + "/seg", partialOK: false,
-                    failed: "\(dir)/000000010000000000000004.zst is compressed with zstd; this pgarchive build cannot decompress it yet")
+                    failed: "\(dir)/000000010000000000000004.zst is corrupt: not a zstd frame (Unknown frame descriptor)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/seg"))
     }
 

@@ -132,7 +132,7 @@ struct ClonePsqlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "psql", abstract: "Open psql on a clone (extra arguments go to psql).")
     @OptionGroup var options: ContainerOptions
     @Argument(help: "Clone name.") var name: String
-    @Argument(parsing: .captureForPassthrough, help: "Arguments for psql.") var psqlArguments: [String] = []
+    @Argument(parsing: .postTerminator, help: "Arguments for psql.") var psqlArguments: [String] = []
 
     func run() async throws {
         let container = try options.open()

@@ -34,7 +34,7 @@ struct ContainerUpstreamCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ContainerOptions
 
-    @Argument(parsing: .captureForPassthrough, help: "Arguments for psql, e.g. -c 'SELECT 1'.")
+    @Argument(parsing: .postTerminator, help: "Arguments for psql, e.g. -c 'SELECT 1'.")
     var psqlArguments: [String] = []
 
     func run() async throws {

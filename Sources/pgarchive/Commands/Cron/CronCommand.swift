@@ -7,7 +7,7 @@ struct CronCommand: AsyncParsableCommand {
         commandName: "cron",
         abstract: "Jobs for cron: snapshots and expiry, WAL compression, watchdog, maintenance.",
         discussion: "Each job logs to logs/cron_<job>.log (warnings and errors also to stderr, which cron mails) and records its last run for `container status`. With --no-wait a job exits 75 when another pgarchive holds its lock. `pgarchive container initcron` installs them.",
-        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self]
+        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronCompressWALCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self]
     )
 }
 
@@ -60,5 +60,20 @@ struct CronMaintenanceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runCron("maintenance", options, lock: .container) { try await $0.maintenance() }
+    }
+}
+
+struct CronCompressWALCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress-wal",
+        abstract: "Compress completed WAL segments (wal_compression); safe beside wal fetch, so no lock.")
+    @OptionGroup var options: CronJobOptions
+
+    func run() async throws {
+        try await runCron("compress-wal", options, lock: nil) { container in
+            let report = try container.compressWAL(logger: container.logger)
+            if !report.failures.isEmpty { throw PGArchiveError(report.summary) }
+            return report.summary
+        }
     }
 }

@@ -37,28 +37,28 @@ struct StandbyStartCommand: AsyncParsableCommand {
 struct StandbyStopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the standby (pg_ctl stop; extra arguments such as -m immediate pass through).")
     @OptionGroup var options: ContainerOptions
-    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.stop, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "pg_ctl status of the standby.")
     @OptionGroup var options: ContainerOptions
-    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.status, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyReloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "reload", abstract: "Make the standby re-read its configuration.")
     @OptionGroup var options: ContainerOptions
-    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.reload, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyRestartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart the standby.")
     @OptionGroup var options: ContainerOptions
-    @Argument(parsing: .captureForPassthrough) var pgCtlArguments: [String] = []
+    @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.restart, options: options, extra: pgCtlArguments) }
 }
 

@@ -6,7 +6,7 @@ struct WALCommand: AsyncParsableCommand {
         abstract: "The WAL archive: pg_receivewal, segments, restore_command.",
         subcommands: [
             WALStartCommand.self, WALStopCommand.self, WALStatusCommand.self, WALListCommand.self,
-            WALDuCommand.self, WALLogCommand.self, WALFetchCommand.self,
+            WALDuCommand.self, WALLogCommand.self, WALFetchCommand.self, WALCompressCommand.self,
         ],
         aliases: ["wal_archive"]
     )
