@@ -1,9 +1,18 @@
 import Foundation
 import Postgres
 
-/// A point-in-time picture of a container for `container status` (and later JSON,
-/// dashboard and metrics). Gathering it never changes anything.
+/// A point-in-time picture of a container for `container status [--json]`, the dashboard,
+/// `check` and `metrics`. Gathering it never changes anything and needs no lock.
+/// The JSON form is a stable schema (`schemaVersion`), documented in MANUAL.md.
 public struct ContainerStatus: Sendable, Codable {
+    /// ok: everything runs; degraded: archiving continues but something needs attention;
+    /// down: nothing is being archived (pg_receivewal not running, or its slot is gone).
+    public enum Health: String, Sendable, Codable {
+        case ok, degraded, down
+        public var exitCode: Int32 { self == .ok ? 0 : (self == .degraded ? 1 : 2) }
+    }
+
+    public var schemaVersion = 1
     public struct Daemon: Sendable, Codable {
         public var state: String
         public var pid: Int32?
@@ -31,13 +40,40 @@ public struct ContainerStatus: Sendable, Codable {
     public var missingSegments: [String]
     /// Last run of each cron job that has run.
     public var cronRuns: [CronRun] = []
+    public var snapshotCount = 0
+    public var newestSnapshot: String?
+    public var newestSnapshotAgeSeconds: Double?
+    /// The earliest time a clone can be recovered to (the oldest snapshot's restorable-from time).
+    public var oldestRestorableTime: Date?
+    /// About the newest time a clone can be recovered to: when the newest WAL arrived.
+    public var newestRestorableTime: Date?
+    public var cloneCount = 0
+    public var clonesRunning = 0
+    /// Bytes of all files in wal_archive/ (compressed sizes for compressed segments).
+    public var walArchiveBytes: Int64 = 0
+    public var fileSystemSizeBytes: Int64?
+    public var fileSystemFreeBytes: Int64?
+    public var health: Health = .ok
+    /// One line per thing that is not as it should be.
+    public var problems: [String] = []
 
-    /// Healthy when both daemons run, the upstream answers and streams into an active slot,
-    /// and no segment is missing; a retired container only needs its archive intact.
-    public var healthy: Bool {
-        if retired { return missingSegments.isEmpty }
-        return receiver.state == "running" && standby.state == "running" && missingSegments.isEmpty
-            && upstreamReachable && slotActive == true
+    public var healthy: Bool { health == .ok }
+
+    /// Sets `health` and `problems` from the gathered facts.
+    mutating func evaluate() {
+        var problems: [String] = []
+        var down = false
+        if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
+        if !retired {
+            if receiver.state != "running" { problems.append("pg_receivewal is \(receiver.state): no WAL is being archived"); down = true }
+            if standby.state != "running" { problems.append("the standby is \(standby.state)") }
+            if !upstreamReachable { problems.append("the upstream is unreachable") }
+            else if slotActive == nil { problems.append("the replication slot is missing on the upstream"); down = true }
+            else if slotActive == false { problems.append("the replication slot is inactive") }
+        }
+        for run in cronRuns where run.result == .failed { problems.append("cron \(run.job) failed: \(run.message)") }
+        self.problems = problems
+        health = down ? .down : (problems.isEmpty ? .ok : .degraded)
     }
 
     public static func gather(_ container: Container) -> ContainerStatus {
@@ -81,6 +117,22 @@ public struct ContainerStatus: Sendable, Codable {
         } catch {
             status.upstreamError = "\(error)"
         }
+        let snapshots = (try? container.snapshots.list()) ?? []
+        status.snapshotCount = snapshots.count
+        status.newestSnapshot = snapshots.last?.name
+        status.newestSnapshotAgeSeconds = snapshots.last.map { Date().timeIntervalSince($0.checkpointTime) }
+        status.oldestRestorableTime = snapshots.first?.consistentFrom
+        status.newestRestorableTime = newest?.modified
+        let clones = (try? container.clones.list()) ?? []
+        status.cloneCount = clones.count
+        status.clonesRunning = clones.filter { container.clones.state($0.name).isRunning }.count
+        status.walArchiveBytes = ((try? archive.entries(includeRetired: true)) ?? []).reduce(0) { $0 + $1.size }
+        var fs = statvfs()
+        if statvfs(layout.root, &fs) == 0 {
+            status.fileSystemSizeBytes = Int64(fs.f_blocks) * Int64(fs.f_frsize)
+            status.fileSystemFreeBytes = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+        }
+
         if status.standby.state == "running", let standby = try? container.standbyConnection(connectTimeout: 3) {
             defer { standby.close() }
             if let replayed = try? standby.lastReplayLSN() {
@@ -94,6 +146,7 @@ public struct ContainerStatus: Sendable, Codable {
                 status.replayLagSeconds = lag == 0 ? 0 : status.lastReplayedTransaction.map { max(0, Date().timeIntervalSince($0)) }
             }
         }
+        status.evaluate()
         return status
     }
 
@@ -101,7 +154,7 @@ public struct ContainerStatus: Sendable, Codable {
     public func rendered(now: Date = Date()) -> String {
         func ago(_ date: Date?) -> String {
             guard let date else { return "" }
-            return " (\(TimeSpan(seconds: Int64(max(0, now.timeIntervalSince(date))))) ago)"
+            return " (\(TimeSpan(seconds: Int64(max(0, now.timeIntervalSince(date)))).approximate) ago)"
         }
         var lines: [String] = []
         lines.append("container:        \(container)\(retired ? " (retired: no streaming, no standby; snapshots and WAL kept)" : "")")
@@ -130,7 +183,14 @@ public struct ContainerStatus: Sendable, Codable {
         for run in cronRuns {
             lines.append("  " + run.job.padding(toLength: 28, withPad: " ", startingAt: 0) + "\(run.result.rawValue) at \(ISO8601.utc(run.finishedAt))\(ago(run.finishedAt))\(run.result == .ok ? "" : ": " + run.message)")
         }
-        lines.append("health:           \(healthy ? "ok" : "DEGRADED")")
+        lines.append("snapshots:        \(snapshotCount)\(newestSnapshot.map { ", newest \($0)" } ?? "")\(newestSnapshotAgeSeconds.map { " (\(TimeSpan(seconds: Int64($0)).approximate) old)" } ?? "")")
+        if let oldestRestorableTime {
+            lines.append("restorable:       from \(ISO8601.utc(oldestRestorableTime)) to about \(newestRestorableTime.map(ISO8601.utc) ?? "now")")
+        }
+        lines.append("clones:           \(cloneCount)\(cloneCount > 0 ? " (\(clonesRunning) running)" : "")")
+        lines.append("WAL archive:      \(ByteCount.human(walArchiveBytes))\(fileSystemFreeBytes.map { ", \(ByteCount.human($0)) free on the file system" } ?? "")")
+        lines.append("health:           \(health == .ok ? "ok" : health.rawValue.uppercased())")
+        for problem in problems { lines.append("  - \(problem)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

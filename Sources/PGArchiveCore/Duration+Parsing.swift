@@ -29,6 +29,15 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.seconds = product
     }
 
+    /// Rounded for people reading ages: `45 s`, `19 min`, `3.2 hours`, `2.5 days`.
+    public var approximate: String {
+        let s = Double(seconds)
+        if seconds < 120 { return "\(seconds) s" }
+        if seconds < 7200 { return "\(Int((s / 60).rounded())) min" }
+        if seconds < 2 * 86400 { return String(format: "%.1f hours", s / 3600) }
+        return String(format: "%.1f days", s / 86400)
+    }
+
     public var description: String {
         for (names, factor) in Self.units.reversed() where seconds != 0 && seconds % factor == 0 {
             let n = seconds / factor

@@ -16,6 +16,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var extra: [(String, String)] = []
     /// `''` for the standby (socket only); clones listen on localhost too.
     public var listenAddresses = ""
+    /// The standby logs from `warning` up: PostgreSQL 15 logs "waiting for WAL to become
+    /// available" at every restore_command retry (every second), which would grow its log by
+    /// ~86 000 lines a day. Clones keep PostgreSQL's default: their recovery messages matter.
+    public var logMinMessages: String?
 
     public init(port: Int, socketDirectory: String, restoreCommand: String, upstreamSettings: [String: String]) {
         self.port = port
@@ -53,6 +57,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         for key in upstreamSettings.keys.sorted() {
             lines.append("\(key) = \(ConfigFile.quote(upstreamSettings[key]!))")
         }
+        if let logMinMessages { lines.append("log_min_messages = \(ConfigFile.quote(logMinMessages))") }
         for (key, value) in extra { lines.append("\(key) = \(ConfigFile.quote(value))") }
         return lines.joined(separator: "\n") + "\n"
     }

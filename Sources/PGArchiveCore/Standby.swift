@@ -51,11 +51,12 @@ public struct Standby: Sendable {
         if let text = try? String(contentsOfFile: upstreamSettingsFile, encoding: .utf8) {
             for entry in try ConfigFile.parse(text, file: upstreamSettingsFile) { upstream[entry.key] = entry.value }
         }
-        let conf = ServerConfiguration(
+        var conf = ServerConfiguration(
             port: config.standbyPort, socketDirectory: layout.standbySocketDirectory,
             restoreCommand: ServerConfiguration.restoreCommand(pgarchiveExecutable: SelfExecutable.path,
                                                                container: layout.root, partialOK: false),
             upstreamSettings: upstream)
+        conf.logMinMessages = "warning"
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
         try AtomicFile.write(ServerConfiguration.hbaFile, to: dataDirectory + "/pg_hba.conf")
         try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")

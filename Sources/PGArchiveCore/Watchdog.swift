@@ -41,7 +41,7 @@ extension Container {
         if receiverMark != memory.receiverMark { memory.receiverMark = receiverMark; memory.receiverSince = now }
         if let upstream = status.upstreamLSN.flatMap(LSN.init), let received = status.receivedLSN.flatMap(LSN.init) ?? status.slotRestartLSN.flatMap(LSN.init),
            upstream > received, let since = memory.receiverSince, now.timeIntervalSince(since) > limit {
-            problems.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since)))) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
+            problems.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
         }
         // Standby: its mark is the replay position; work exists when a complete segment lies beyond it.
         let standbyMark = status.replayedLSN ?? "-"
@@ -50,7 +50,7 @@ extension Container {
            let newest = try? WALArchive(directory: layout.walArchive).entries().last(where: { !$0.name.isPartial && !$0.name.isHistory }),
            let newestStart = newest.name.startLSN(), newestStart > replayed,
            let since = memory.standbySince, now.timeIntervalSince(since) > limit {
-            problems.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since)))) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
+            problems.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
         }
         if let data = try? SnapshotStore.encoder.encode(memory) { try? AtomicFile.write(data, to: stateFile) }
         if !problems.isEmpty {

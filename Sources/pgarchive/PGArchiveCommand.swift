@@ -23,6 +23,7 @@ struct PGArchiveCommand: AsyncParsableCommand {
             CloneCommand.self,
             RestorePointCommand.self,
             RestoreCommand.self,
+            CheckCommand.self,
             DumpCommand.self,
             CronCommand.self,
         ]

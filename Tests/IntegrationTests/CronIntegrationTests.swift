@@ -118,7 +118,7 @@ final class CronIntegrationTests: XCTestCase {
         XCTAssertTrue(orphansGone, "children of the killed standby still there: \(children.filter { !isGone($0) })")
 
         let down = try await container.run(["container", "status"])
-        XCTAssertEqual(down.exitCode, 1, "status must fail while both daemons are dead: \(down)")
+        XCTAssertEqual(down.exitCode, 2, "status must say down while both daemons are dead: \(down)")
 
         let watchdog = try await container.run(["cron", "watchdog", "--no-wait"])
         XCTAssertEqual(watchdog.exitCode, 0, "\(watchdog)")

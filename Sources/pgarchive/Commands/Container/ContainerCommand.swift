@@ -8,7 +8,7 @@ struct ContainerCommand: AsyncParsableCommand {
             ContainerInitCommand.self, ContainerStartCommand.self, ContainerStopCommand.self,
             ContainerStatusCommand.self, ContainerPurgeCommand.self, ContainerRetireCommand.self,
             ContainerResyncCommand.self, ContainerCheckVersionsCommand.self, ContainerUpstreamCommand.self,
-            ContainerInitCronCommand.self,
+            ContainerInitCronCommand.self, ContainerDashboardCommand.self, ContainerMonitorCommand.self,
         ]
     )
 }

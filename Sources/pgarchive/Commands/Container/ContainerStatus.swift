@@ -5,7 +5,8 @@ import PGArchiveCore
 struct ContainerStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show each subsystem's state, WAL positions and lag; exit 1 if anything is down.")
+        abstract: "Show each subsystem's state, WAL positions, lag, snapshots and cron jobs.",
+        discussion: "Exit 0 when healthy, 1 when degraded (archiving goes on but something needs attention), 2 when down (nothing is being archived). --json prints the stable schema documented in MANUAL.md.")
 
     @OptionGroup var options: ContainerOptions
 
@@ -16,13 +17,10 @@ struct ContainerStatusCommand: AsyncParsableCommand {
         let container = try options.open()
         let status = ContainerStatus.gather(container)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            print(String(decoding: try JSONOutput.encode(status), as: UTF8.self))
         } else {
             print(status.rendered(), terminator: "")
         }
-        if !status.healthy { throw ExitCode(1) }
+        if status.health != .ok { throw ExitCode(status.health.exitCode) }
     }
 }

@@ -1,0 +1,92 @@
+import Foundation
+import Postgres
+
+/// `pgarchive check`: sanity checks with one line each and a Nagios exit code, like
+/// `barman check`. Built on ContainerStatus, so it changes nothing and takes no lock.
+public struct HealthCheck: Sendable {
+    public enum Level: Int, Sendable, Comparable, Codable {
+        case ok = 0, warning = 1, critical = 2, unknown = 3
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        public var label: String { ["OK", "WARNING", "CRITICAL", "UNKNOWN"][rawValue] }
+    }
+
+    public struct Result: Sendable, Codable, Equatable {
+        public var name: String
+        public var level: Level
+        public var detail: String
+    }
+
+    public struct Limits: Sendable {
+        public var snapshotMaxAge = TimeSpan(seconds: 25 * 3600)
+        public var maxReplayLag = TimeSpan(seconds: 3600)
+        public var walMaxSilence = TimeSpan(seconds: 3600)
+        public var minFreePercent = 10.0
+        public init() {}
+    }
+
+    /// Evaluates the checks on a gathered status (pure: unit-testable with a made-up status).
+    public static func evaluate(_ s: ContainerStatus, oldestSnapshotRedoPresent: Bool?, limits: Limits, now: Date = Date()) -> [Result] {
+        var results: [Result] = []
+        func add(_ name: String, _ level: Level, _ detail: String) { results.append(Result(name: name, level: level, detail: detail)) }
+        if s.retired {
+            add("container", .ok, "retired: no streaming expected")
+        } else {
+            add("upstream reachable", s.upstreamReachable ? .ok : .critical,
+                s.upstreamReachable ? "current WAL position \(s.upstreamLSN ?? "?")" : (s.upstreamError ?? "unreachable"))
+            switch s.slotActive {
+            case .some(true): add("replication slot active", .ok, "restart_lsn \(s.slotRestartLSN ?? "-"), wal_status \(s.slotWALStatus ?? "-")")
+            case .some(false): add("replication slot active", .warning, "the slot exists but nothing streams from it")
+            case .none: add("replication slot active", s.upstreamReachable ? .critical : .unknown, s.upstreamReachable ? "the slot is missing on the upstream" : "upstream unreachable")
+            }
+            if s.receiver.state != "running" {
+                add("WAL arriving", .critical, "pg_receivewal is \(s.receiver.state)")
+            } else if let written = s.newestSegmentTime, now.timeIntervalSince(written) > Double(limits.walMaxSilence.seconds),
+                      let up = s.upstreamLSN.flatMap(LSN.init), let got = (s.receivedLSN ?? s.slotRestartLSN).flatMap(LSN.init), up > got {
+                add("WAL arriving", .warning, "nothing written for \(TimeSpan(seconds: Int64(now.timeIntervalSince(written))).approximate) while the upstream is \(up.value - got.value) bytes ahead")
+            } else {
+                add("WAL arriving", .ok, "pg_receivewal pid \(s.receiver.pid.map(String.init) ?? "?"), newest \(s.newestSegment ?? "-")")
+            }
+            if s.standby.state != "running" {
+                add("standby replaying", .critical, "the standby is \(s.standby.state)")
+            } else if let lag = s.replayLagSeconds, lag > Double(limits.maxReplayLag.seconds) {
+                add("standby replaying", .warning, "replay lag \(TimeSpan(seconds: Int64(lag)).approximate) exceeds \(limits.maxReplayLag)")
+            } else {
+                add("standby replaying", .ok, "replayed \(s.replayedLSN ?? "-")\(s.replayLagBytes.map { ", \($0) bytes behind" } ?? "")")
+            }
+        }
+        if let age = s.newestSnapshotAgeSeconds {
+            add("newest snapshot", age > Double(limits.snapshotMaxAge.seconds) ? .warning : .ok,
+                "\(s.newestSnapshot ?? "?") is \(TimeSpan(seconds: Int64(age)).approximate) old (limit \(limits.snapshotMaxAge))")
+        } else {
+            add("newest snapshot", .critical, "there are no snapshots: nothing can be restored")
+        }
+        if !s.missingSegments.isEmpty {
+            add("no WAL gap", .critical, "\(s.missingSegments.count) segment(s) missing, first \(s.missingSegments[0])")
+        } else if oldestSnapshotRedoPresent == false {
+            add("no WAL gap", .critical, "the oldest snapshot's REDO segment is not in the archive")
+        } else {
+            add("no WAL gap", .ok, "contiguous from the oldest snapshot on")
+        }
+        if let size = s.fileSystemSizeBytes, let free = s.fileSystemFreeBytes, size > 0 {
+            let percent = Double(free) * 100 / Double(size)
+            let level: Level = percent < limits.minFreePercent / 2 ? .critical : (percent < limits.minFreePercent ? .warning : .ok)
+            add("free space", level, String(format: "%.1f%% free (%@ of %@)", percent, ByteCount.human(free), ByteCount.human(size)))
+        } else {
+            add("free space", .unknown, "cannot read the file system's size")
+        }
+        let failed = s.cronRuns.filter { $0.result == .failed }
+        add("cron jobs", failed.isEmpty ? .ok : .warning,
+            failed.isEmpty ? "\(s.cronRuns.count) job(s) ran fine last time" : failed.map { "\($0.job) failed: \($0.message)" }.joined(separator: "; "))
+        return results
+    }
+
+    public static func run(_ container: Container, limits: Limits) -> (status: ContainerStatus, results: [Result]) {
+        let status = ContainerStatus.gather(container)
+        var redoPresent: Bool?
+        if let oldest = try? container.snapshots.list().first {
+            let names = ((try? WALArchive(directory: container.layout.walArchive).entries(includeRetired: true)) ?? []).map(\.name.baseName)
+            redoPresent = names.contains(oldest.redoSegment.baseName)
+        }
+        return (status, evaluate(status, oldestSnapshotRedoPresent: redoPresent, limits: limits))
+    }
+}
