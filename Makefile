@@ -3,7 +3,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= /opt/swift/usr/bin/swift
 
-.PHONY: all build test demo install clean
+.PHONY: all build test demo install manual clean
 
 all: build
 
@@ -20,6 +20,10 @@ install:
 	$(SWIFT) build -c release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/pgarchive" $(DESTDIR)$(PREFIX)/bin/pgarchive
+
+# Regenerates MANUAL.md's command reference from the binary's --help.
+manual: build
+	python3 scripts/update-manual.py .build/debug/pgarchive
 
 clean:
 	rm -rf .build

@@ -5,8 +5,9 @@ import Postgres
 /// `check` and `metrics`. Gathering it never changes anything and needs no lock.
 /// The JSON form is a stable schema (`schemaVersion`), documented in MANUAL.md.
 public struct ContainerStatus: Sendable, Codable {
-    /// ok: everything runs; degraded: archiving continues but something needs attention;
-    /// down: nothing is being archived (pg_receivewal not running, or its slot is gone).
+    /// ok: everything runs; degraded: something needs attention (one daemon down, the
+    /// upstream unreachable, the slot inactive, a segment missing, a cron job failed);
+    /// down: the container does not work at all (both daemons stopped, or its slot is gone).
     public enum Health: String, Sendable, Codable {
         case ok, degraded, down
         public var exitCode: Int32 { self == .ok ? 0 : (self == .degraded ? 1 : 2) }
@@ -65,8 +66,10 @@ public struct ContainerStatus: Sendable, Codable {
         var down = false
         if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
         if !retired {
-            if receiver.state != "running" { problems.append("pg_receivewal is \(receiver.state): no WAL is being archived"); down = true }
+            if receiver.state != "running" { problems.append("pg_receivewal is \(receiver.state): no new WAL is being archived") }
             if standby.state != "running" { problems.append("the standby is \(standby.state)") }
+            // Both daemons stopped: the container is down (stopped, or crashed entirely).
+            if receiver.state != "running" && standby.state != "running" { down = true }
             if !upstreamReachable { problems.append("the upstream is unreachable") }
             else if slotActive == nil { problems.append("the replication slot is missing on the upstream"); down = true }
             else if slotActive == false { problems.append("the replication slot is inactive") }

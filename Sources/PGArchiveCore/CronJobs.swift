@@ -19,7 +19,7 @@ public struct CronRun: Codable, Sendable, Equatable {
 }
 
 extension Container {
-    public static let cronJobs = ["expire-and-create-snapshot", "compress-wal", "maintenance", "watchdog"]
+    public static let cronJobs = ["expire-and-create-snapshot", "compress-wal", "maintenance", "watchdog", "dump"]
 
     public func cronLogFile(_ job: String) -> String { layout.logs + "/cron_\(job).log" }
     func cronRunFile(_ job: String) -> String { layout.run + "/cron_\(job).json" }
@@ -41,7 +41,10 @@ extension Container {
         do {
             let message = try await body(self)
             logger.info("cron \(job) finished: \(message)")
-            record(CronRun(job: job, startedAt: started, finishedAt: Date(), result: .ok, message: message, pid: getpid()))
+            let run = CronRun(job: job, startedAt: started, finishedAt: Date(), result: .ok, message: message, pid: getpid())
+            record(run)
+            // The last success is kept apart: metrics alert on its age even while runs fail.
+            if let data = try? SnapshotStore.encoder.encode(run) { try? AtomicFile.write(data, to: layout.run + "/cron_\(job).last_success.json") }
         } catch let error as PGArchiveError where error.exitCode == PGArchiveError.temporaryFailureExitCode {
             logger.notice("cron \(job) skipped: \(error.message)")
             record(CronRun(job: job, startedAt: started, finishedAt: Date(), result: .busy, message: error.message, pid: getpid()))

@@ -16,6 +16,7 @@ public enum CronBlock {
             ("*/10 * * * *", "compress-wal"),
             ("7 * * * *", "expire-and-create-snapshot"),
             ("30 3 * * 0", "maintenance"),
+            ("15 2 * * *", "dump"),
         ]
         var lines = [begin(container),
                      "# written by `pgarchive container initcron`\(enabled ? "" : "; enable with `pgarchive container initcron --enable`")"]

@@ -445,3 +445,39 @@ public struct Initdb: Sendable, Equatable {
         return ToolCommand(executable: binaries.path("initdb"), arguments: arguments)
     }
 }
+
+/// `pg_restore` of a directory-format dump: into a database (`-d`), or as a SQL script to stdout.
+public struct PgRestore: Sendable, Equatable {
+    public var binaries: PostgresBinaries
+    public var directory: String
+    /// `-d`: restore into this database; nil writes a SQL script (`-f -`: stdout).
+    public var conninfo: String?
+    public var tables: [String] = []
+    public var jobs: Int?
+    public var extra: [String] = []
+
+    public init(binaries: PostgresBinaries, directory: String, conninfo: String?, tables: [String] = [], jobs: Int? = nil, extra: [String] = []) {
+        self.binaries = binaries
+        self.directory = directory
+        self.conninfo = conninfo
+        self.tables = tables
+        self.jobs = jobs
+        self.extra = extra
+    }
+
+    public var command: ToolCommand {
+        get throws(PostgresError) {
+            var arguments: [String] = []
+            if let conninfo {
+                arguments += ["-d", try checkedConninfo(conninfo), "--no-password"]
+                if let jobs { arguments.append("--jobs=\(jobs)") }
+            } else {
+                arguments += ["-f", "-"]
+            }
+            for table in tables { arguments += ["-t", table] }
+            arguments += extra
+            arguments.append(directory)
+            return ToolCommand(executable: binaries.path("pg_restore"), arguments: arguments)
+        }
+    }
+}

@@ -13,6 +13,11 @@ struct PGArchiveCommand: AsyncParsableCommand {
             Each upstream cluster is backed up into a container directory on btrfs. Give the \
             container with --container/-C or the PGARCHIVE environment variable. Log lines go \
             to stderr, results to stdout. See MANUAL.md for the full manual.
+
+            Examples:
+              export PGARCHIVE=/srv/pgarchive/main
+              pgarchive container status
+              pgarchive clone create undo --time '2026-11-21 14:30' --start
             """,
         version: PGArchiveVersion.string,
         subcommands: [
@@ -26,6 +31,8 @@ struct PGArchiveCommand: AsyncParsableCommand {
             CheckCommand.self,
             DumpCommand.self,
             CronCommand.self,
+            MetricsCommand.self,
+            BashCompletionCommand.self,
         ]
     )
 

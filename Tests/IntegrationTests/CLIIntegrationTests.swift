@@ -17,7 +17,9 @@ final class CLIIntegrationTests: XCTestCase {
         ["snapshot", "delete"], ["snapshot", "expire"], ["snapshot", "thin"], ["clone"], ["clone", "create"],
         ["clone", "start"], ["clone", "delete"], ["clone", "duplicate"], ["restorepoint"],
         ["restorepoint", "create"], ["restore"], ["cron"], ["cron", "expire-and-create-snapshot"],
-        ["cron", "compress-wal"], ["cron", "watchdog"], ["cron", "maintenance"],
+        ["cron", "compress-wal"], ["cron", "watchdog"], ["cron", "maintenance"], ["cron", "dump"],
+        ["dump"], ["dump", "create"], ["dump", "list"], ["dump", "extract"], ["dump", "restore"], ["dump", "expire"],
+        ["check"], ["metrics"], ["bash-completion"], ["container", "dashboard"], ["container", "monitor"],
     ]
 
     func testEveryCommandHasHelp() async throws {
@@ -54,5 +56,36 @@ final class CLIIntegrationTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("container /nonexistent/c does not exist; create it with `pgarchive container init"), missing.stderr)
         let targets = try await binary.run(["clone", "create", "x", "--latest", "--immediate", "-C", "/nonexistent/c"])
         XCTAssertEqual(targets.exitCode, 1)
+    }
+}
+
+/// MANUAL.md's command reference is the binary's --help, so the two cannot drift apart.
+final class ManualReferenceTests: XCTestCase {
+    func testManualCommandReferenceMatchesHelp() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let generated = try await ToolCommandRunner.run("bash", [root.appendingPathComponent("scripts/command-reference.sh").path, PGArchiveBinary().path])
+        let manual = try String(contentsOf: root.appendingPathComponent("MANUAL.md"), encoding: .utf8)
+        let begin = "<!-- BEGIN COMMAND REFERENCE (make manual) -->", end = "<!-- END COMMAND REFERENCE -->"
+        let block = try XCTUnwrap(manual.range(of: begin).flatMap { b in manual.range(of: end).map { manual[b.upperBound..<$0.lowerBound] } })
+        XCTAssertEqual(block.trimmingCharacters(in: .whitespacesAndNewlines), generated.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "MANUAL.md's command reference differs from --help: run `make manual` and commit MANUAL.md")
+        XCTAssertTrue(generated.contains("### `pgarchive clone create`"), generated)
+        // Every command's --help has a description and at least one example.
+        let sections = generated.components(separatedBy: "### `pgarchive").dropFirst()
+        XCTAssertGreaterThan(sections.count, 60)
+        for section in sections {
+            let name = section.prefix { $0 != "`" }
+            XCTAssertTrue(section.contains("OVERVIEW: "), "pgarchive\(name) --help has no description")
+            XCTAssertTrue(section.contains("\nExamples:\n  "), "pgarchive\(name) --help has no example")
+        }
+    }
+}
+
+import Postgres
+
+enum ToolCommandRunner {
+    static func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        let output = try await ToolCommand(executable: executable, arguments: arguments).runChecked()
+        return output.standardOutput
     }
 }

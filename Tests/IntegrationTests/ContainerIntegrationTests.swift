@@ -111,10 +111,10 @@ final class ContainerIntegrationTests: XCTestCase {
         // WAL written while nothing streams stays on the upstream thanks to the slot.
         for i in 0..<3 { try mark(upstream, "while-down-\(i)") }
         let down = try await container.run(["container", "status"])
-        XCTAssertEqual(down.exitCode, 2, "status must say down while nothing is archived: \(down)")
+        XCTAssertEqual(down.exitCode, 1, "status must say degraded while the receiver is down: \(down)")
         XCTAssertTrue(down.stdout.contains("pg_receivewal:    stopped (stale pid file: pid \(pid) is gone)"), down.stdout)
-        XCTAssertTrue(down.stdout.contains("health:           DOWN"), down.stdout)
-        XCTAssertTrue(down.stdout.contains("pg_receivewal is stale: no WAL is being archived"), down.stdout)
+        XCTAssertTrue(down.stdout.contains("health:           DEGRADED"), down.stdout)
+        XCTAssertTrue(down.stdout.contains("pg_receivewal is stale: no new WAL is being archived"), down.stdout)
 
         try await container.ok(["container", "start"])
         XCTAssertNotEqual(container.receiverPID(), pid)
@@ -156,7 +156,8 @@ final class ContainerIntegrationTests: XCTestCase {
         try await container.ok(["container", "stop"])
         XCTAssertNil(container.standbyScalar("SELECT 1"), "the standby must be down")
         let stopped = try await container.run(["container", "status"])
-        XCTAssertEqual(stopped.exitCode, 2, "\(stopped)")
+        XCTAssertEqual(stopped.exitCode, 2, "a stopped container is down: \(stopped)")
+        XCTAssertTrue(stopped.stdout.contains("health:           DOWN"), stopped.stdout)
 
         let before = try XCTUnwrap(upstream.scalar("SELECT pg_current_wal_lsn()").flatMap(LSN.init))
         try upstream.sql("CREATE TABLE bulk AS SELECT g AS id, repeat(md5(g::text), 30) AS filler FROM generate_series(1, 110000) g")

@@ -267,8 +267,8 @@ final class RetentionTests: XCTestCase {
             XCTAssertEqual(lines.filter { $0 == CronBlock.end("/srv/pgarchive/main") }.count, 1)
         }
         let commentedEntries = entryLines(commented), enabledEntries = entryLines(enabled)
-        XCTAssertEqual(commentedEntries.count, 4, commented)
-        XCTAssertEqual(enabledEntries.count, 4, enabled)
+        XCTAssertEqual(commentedEntries.count, Container.cronJobs.count, commented)
+        XCTAssertEqual(enabledEntries.count, Container.cronJobs.count, enabled)
         for line in commentedEntries { XCTAssertTrue(line.hasPrefix("#"), "not commented out: \(line)") }
         for line in enabledEntries { XCTAssertFalse(line.hasPrefix("#"), "still commented out: \(line)") }
         XCTAssertEqual(commentedEntries, enabledEntries.map { "#" + $0 }, "enabling only removes the leading #")
@@ -347,7 +347,7 @@ final class RetentionTests: XCTestCase {
         let template = try String(contentsOf: root.appendingPathComponent("cron/pgarchive.cron"), encoding: .utf8)
         let fromTemplate = cronEntries(template)
         let fromBlock = cronEntries(CronBlock.render(container: "/srv/pgarchive/main", executable: "/usr/local/bin/pgarchive", enabled: true))
-        XCTAssertEqual(fromTemplate.count, 4, template)
+        XCTAssertEqual(fromTemplate.count, Container.cronJobs.count, template)
         XCTAssertEqual(Set(fromTemplate.keys), Set(fromBlock.keys), "the template and initcron install different jobs")
         XCTAssertEqual(Set(fromBlock.keys), Set(Container.cronJobs), "initcron installs every cron job status reports on")
         for (job, entry) in fromBlock {

@@ -5,7 +5,8 @@ import PGArchiveCore
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Sanity checks, one line each, with a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).")
+        abstract: "Sanity checks, one line each, with a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+        discussion: "Examples:\n  pgarchive check\n  pgarchive check --snapshot-max-age '2 hours' --min-free-percent 20")
     @OptionGroup var options: ContainerOptions
     @Option(name: .customLong("snapshot-max-age"), help: "Warn when the newest snapshot is older (default 25 hours).") var snapshotMaxAge: String?
     @Option(name: .customLong("max-lag"), help: "Warn when the standby's replay lag is larger (default 1 hour).") var maxLag: String?

@@ -7,6 +7,7 @@ struct CloneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clone",
         abstract: "Writable snapshots recovered to a point in time, each running on its own port.",
+        discussion: "Examples:\n  pgarchive clone create undo --time '2026-11-21 14:30' --start\n  pgarchive clone list --status",
         subcommands: [CloneCreateCommand.self, CloneStartCommand.self, CloneStopCommand.self, CloneRestartCommand.self,
                       CloneStatusCommand.self, CloneListCommand.self, CloneLogCommand.self, ClonePsqlCommand.self,
                       CloneDuplicateCommand.self, CloneDeleteCommand.self]
@@ -17,10 +18,10 @@ struct CloneCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Clone the right snapshot and prepare it to recover to a target (default: latest).",
-        discussion: "Without --snapshot the newest snapshot from which the target is reachable is used. The clone is not started unless --start is given.")
+        discussion: "Without --snapshot the newest snapshot from which the target is reachable is used. The clone is not started unless --start is given.\n\nExamples:\n  pgarchive clone create undo --time '2026-11-21 14:30' --start\n  pgarchive clone create pre-release --restore-point before_release_42\n  pgarchive clone create newest --latest --start")
     @OptionGroup var options: ContainerOptions
     @OptionGroup var target: TargetOptions
-    @Option(help: "Base the clone on this snapshot.") var snapshot: String?
+    @Option(help: "Base the clone on this snapshot.", completion: .snapshotNames) var snapshot: String?
     @Flag(help: "Start the clone and wait until it is promoted.") var start = false
     @Argument(help: "Name of the new clone.") var name: String
 
@@ -43,9 +44,10 @@ struct CloneCreateCommand: AsyncParsableCommand {
 
 struct CloneStartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start a clone and wait until recovery has finished and it is promoted.")
+        commandName: "start", abstract: "Start a clone and wait until recovery has finished and it is promoted.",
+        discussion: "Examples:\n  pgarchive clone start before-mistake")
     @OptionGroup var options: ContainerOptions
-    @Argument(help: "Clone name.") var name: String
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String
 
     func run() async throws {
         let container = try options.open()
@@ -55,10 +57,11 @@ struct CloneStartCommand: AsyncParsableCommand {
 }
 
 struct CloneStopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a clone, or all with --all.")
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a clone, or all with --all.",
+        discussion: "Examples:\n  pgarchive clone stop before-mistake\n  pgarchive clone stop --all")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Stop every running clone.") var all = false
-    @Argument(help: "Clone name.") var name: String?
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String?
 
     func run() async throws {
         let container = try options.open()
@@ -72,9 +75,10 @@ struct CloneStopCommand: AsyncParsableCommand {
 }
 
 struct CloneRestartCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop and start a clone.")
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop and start a clone.",
+        discussion: "Examples:\n  pgarchive clone restart before-mistake")
     @OptionGroup var options: ContainerOptions
-    @Argument(help: "Clone name.") var name: String
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String
 
     func run() async throws {
         let container = try options.open()
@@ -84,9 +88,10 @@ struct CloneRestartCommand: AsyncParsableCommand {
 }
 
 struct CloneStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether a clone runs; exit 1 if not.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether a clone runs; exit 1 if not.",
+        discussion: "Examples:\n  pgarchive clone status before-mistake")
     @OptionGroup var options: ContainerOptions
-    @Argument(help: "Clone name.") var name: String
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String
 
     func run() async throws {
         let container = try options.open()
@@ -98,7 +103,8 @@ struct CloneStatusCommand: AsyncParsableCommand {
 }
 
 struct CloneListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List clones with port, base snapshot and target.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List clones with port, base snapshot and target.",
+        discussion: "Examples:\n  pgarchive clone list --status\n  pgarchive clone list --json")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Also show whether each clone is running.") var status = false
     @Flag(help: "Print JSON.") var json = false
@@ -115,11 +121,12 @@ struct CloneListCommand: AsyncParsableCommand {
 }
 
 struct CloneLogCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of a clone's server log, or follow it with -f.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of a clone's server log, or follow it with -f.",
+        discussion: "Examples:\n  pgarchive clone log before-mistake\n  pgarchive clone log -f before-mistake")
     @OptionGroup var options: ContainerOptions
     @Flag(name: .short, help: "Follow the log as it grows.") var follow = false
     @Option(name: .short, help: "Lines to show.") var lines = 40
-    @Argument(help: "Clone name.") var name: String
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String
 
     func run() async throws {
         let container = try options.open()
@@ -129,9 +136,10 @@ struct CloneLogCommand: AsyncParsableCommand {
 }
 
 struct ClonePsqlCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "psql", abstract: "Open psql on a clone (extra arguments go to psql).")
+    static let configuration = CommandConfiguration(commandName: "psql", abstract: "Open psql on a clone (extra arguments go to psql).",
+        discussion: "Examples:\n  pgarchive clone psql before-mistake\n  pgarchive clone psql before-mistake -- -c 'SELECT count(*) FROM orders'")
     @OptionGroup var options: ContainerOptions
-    @Argument(help: "Clone name.") var name: String
+    @Argument(help: "Clone name.", completion: .cloneNames) var name: String
     @Argument(parsing: .postTerminator, help: "Arguments for psql.") var psqlArguments: [String] = []
 
     func run() async throws {
@@ -147,9 +155,10 @@ struct ClonePsqlCommand: AsyncParsableCommand {
 }
 
 struct CloneDuplicateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "duplicate", abstract: "Make clone DST a writable snapshot of clone SRC.")
+    static let configuration = CommandConfiguration(commandName: "duplicate", abstract: "Make clone DST a writable snapshot of clone SRC.",
+        discussion: "Examples:\n  pgarchive clone duplicate before-mistake experiment")
     @OptionGroup var options: ContainerOptions
-    @Argument(help: "Existing clone.") var source: String
+    @Argument(help: "Existing clone.", completion: .cloneNames) var source: String
     @Argument(help: "New clone.") var destination: String
 
     func run() async throws {
@@ -162,10 +171,11 @@ struct CloneDuplicateCommand: AsyncParsableCommand {
 }
 
 struct CloneDeleteCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped clone (a running one with --force).")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped clone (a running one with --force).",
+        discussion: "Examples:\n  pgarchive clone delete before-mistake\n  pgarchive clone delete --force experiment")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Stop the clone first if it runs.") var force = false
-    @Argument(help: "Clone names.") var names: [String]
+    @Argument(help: "Clone names.", completion: .cloneNames) var names: [String]
 
     func run() async throws {
         let container = try options.open()

@@ -8,7 +8,7 @@ struct TargetOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Recover to this time: ISO-8601, with or without zone (local time), e.g. '2026-11-21 14:30'.", valueName: "time"))
     var time: String?
 
-    @Option(name: .customLong("restore-point"), help: ArgumentHelp("Recover to a restore point made with `pgarchive restorepoint create`.", valueName: "name"))
+    @Option(name: .customLong("restore-point"), help: ArgumentHelp("Recover to a restore point made with `pgarchive restorepoint create`.", valueName: "name"), completion: .restorePointNames)
     var restorePoint: String?
 
     @Option(help: ArgumentHelp("Recover to this WAL location, e.g. 0/3000028.", valueName: "lsn"))

@@ -7,7 +7,7 @@ struct ContainerDashboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
         abstract: "One screen for a person: status, processes, disk use, the upstream's view, recent log lines.",
-        discussion: "Colour on a terminal; none when piped or when NO_COLOR is set.")
+        discussion: "Colour on a terminal; none when piped or when NO_COLOR is set.\n\nExamples:\n  pgarchive container dashboard\n  watch -c pgarchive container dashboard")
     @OptionGroup var options: ContainerOptions
     @Option(name: .short, help: "Log lines per log.") var lines = 5
 
@@ -20,7 +20,8 @@ struct ContainerDashboardCommand: AsyncParsableCommand {
 
 struct ContainerMonitorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "monitor", abstract: "Follow all current logs of the container (tail -F).")
+        commandName: "monitor", abstract: "Follow all current logs of the container (tail -F).",
+        discussion: "Examples:\n  pgarchive container monitor")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {

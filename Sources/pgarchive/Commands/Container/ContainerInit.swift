@@ -7,10 +7,15 @@ struct ContainerInitCommand: AsyncParsableCommand {
         commandName: "init",
         abstract: "Create a container: slot, pg_receivewal, one base backup, a running standby.",
         discussion: """
-            The container path must not exist (or be an empty directory) and must be on btrfs.
-            Passwords never go into a conninfo: put them into ~/.pgpass or the file named by
-            PGPASSFILE (recorded in the container so cron jobs find it too).
-            If init fails half-way, everything it created (the slot included) is removed.
+            The container path must not exist (or be an empty directory) and must be on \
+            btrfs. Passwords never go into a conninfo: put them into ~/.pgpass or the file \
+            named by PGPASSFILE (recorded in the container so cron jobs find it too). If \
+            init fails half-way, everything it created (the slot included) is removed.
+
+            Examples:
+              pgarchive container init -C /srv/pgarchive/main --upstream 'host=db1'
+              PGPASSFILE=/etc/pgarchive/db2.pgpass pgarchive container init \\
+                  -C /srv/pgarchive/db2 --upstream 'host=db2 user=archiver'
             """
     )
 

@@ -4,7 +4,8 @@ import PGArchiveCore
 struct ContainerInitCronCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "initcron",
-        abstract: "Add this container's cron jobs to your crontab (commented out unless --enable); running it again changes nothing.")
+        abstract: "Add this container's cron jobs to your crontab (commented out unless --enable); running it again changes nothing.",
+        discussion: "Examples:\n  pgarchive container initcron\n  pgarchive container initcron --enable")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Install the entries active rather than commented out.") var enable = false
 

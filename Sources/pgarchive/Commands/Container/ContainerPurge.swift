@@ -17,7 +17,8 @@ func confirmDestructive(_ question: String, force: Bool) throws {
 struct ContainerPurgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purge",
-        abstract: "Delete a container: stop everything, drop the slot, delete every snapshot, clone and segment.")
+        abstract: "Delete a container: stop everything, drop the slot, delete every snapshot, clone and segment.",
+        discussion: "Examples:\n  pgarchive container purge\n  pgarchive container purge --force")
 
     @OptionGroup var options: ContainerOptions
 
@@ -36,7 +37,8 @@ struct ContainerPurgeCommand: AsyncParsableCommand {
 struct ContainerRetireCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "retire",
-        abstract: "Stop archiving: drop the slot and delete the standby, keep snapshots and WAL for restores.")
+        abstract: "Stop archiving: drop the slot and delete the standby, keep snapshots and WAL for restores.",
+        discussion: "Examples:\n  pgarchive container retire")
 
     @OptionGroup var options: ContainerOptions
 
@@ -55,7 +57,8 @@ struct ContainerRetireCommand: AsyncParsableCommand {
 struct ContainerResyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resync",
-        abstract: "Re-create the slot and the standby from a new base backup, keeping snapshots and WAL.")
+        abstract: "Re-create the slot and the standby from a new base backup, keeping snapshots and WAL.",
+        discussion: "Examples:\n  pgarchive container resync")
 
     @OptionGroup var options: ContainerOptions
 

@@ -3,7 +3,8 @@ import PGArchiveCore
 
 struct ContainerStartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start pg_receivewal and the standby (whichever is not running).")
+        commandName: "start", abstract: "Start pg_receivewal and the standby (whichever is not running).",
+        discussion: "Examples:\n  pgarchive container start")
 
     @OptionGroup var options: ContainerOptions
 
@@ -17,7 +18,8 @@ struct ContainerStartCommand: AsyncParsableCommand {
 
 struct ContainerStopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stop", abstract: "Stop the standby and pg_receivewal (the slot keeps the upstream's WAL meanwhile).")
+        commandName: "stop", abstract: "Stop the standby and pg_receivewal (the slot keeps the upstream's WAL meanwhile).",
+        discussion: "Examples:\n  pgarchive container stop")
 
     @OptionGroup var options: ContainerOptions
 

@@ -6,7 +6,7 @@ struct ContainerStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show each subsystem's state, WAL positions, lag, snapshots and cron jobs.",
-        discussion: "Exit 0 when healthy, 1 when degraded (archiving goes on but something needs attention), 2 when down (nothing is being archived). --json prints the stable schema documented in MANUAL.md.")
+        discussion: "Exit 0 when healthy, 1 when degraded (something needs attention), 2 when down (both daemons stopped, or the slot is gone). --json prints the stable schema of docs/status.schema.json.\n\nExamples:\n  pgarchive container status\n  pgarchive container status --json | jq .health")
 
     @OptionGroup var options: ContainerOptions
 

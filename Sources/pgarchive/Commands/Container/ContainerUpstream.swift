@@ -6,7 +6,8 @@ import Postgres
 struct ContainerCheckVersionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkversions",
-        abstract: "Compare the upstream's PostgreSQL version with the local tools'; exit 1 on a mismatch.")
+        abstract: "Compare the upstream's PostgreSQL version with the local tools'; exit 1 on a mismatch.",
+        discussion: "Examples:\n  pgarchive container checkversions")
 
     @OptionGroup var options: ContainerOptions
 
@@ -30,7 +31,8 @@ struct ContainerCheckVersionsCommand: AsyncParsableCommand {
 struct ContainerUpstreamCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upstream",
-        abstract: "Open psql on the upstream (extra arguments go to psql).")
+        abstract: "Open psql on the upstream (extra arguments go to psql).",
+        discussion: "Examples:\n  pgarchive container upstream\n  pgarchive container upstream -- -c 'SELECT * FROM pg_replication_slots'")
 
     @OptionGroup var options: ContainerOptions
 

@@ -6,8 +6,8 @@ struct CronCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cron",
         abstract: "Jobs for cron: snapshots and expiry, WAL compression, watchdog, maintenance.",
-        discussion: "Each job logs to logs/cron_<job>.log (warnings and errors also to stderr, which cron mails) and records its last run for `container status`. With --no-wait a job exits 75 when another pgarchive holds its lock. `pgarchive container initcron` installs them.",
-        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronCompressWALCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self]
+        discussion: "Each job logs to logs/cron_<job>.log (warnings and errors also to stderr, which cron mails) and records its last run for `container status`. With --no-wait a job exits 75 when another pgarchive holds its lock. `pgarchive container initcron` installs them.\n\nExamples:\n  pgarchive cron watchdog --no-wait\n  pgarchive container initcron --enable",
+        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronCompressWALCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self, CronDumpCommand.self]
     )
 }
 
@@ -33,7 +33,8 @@ func runCron(_ job: String, _ options: CronJobOptions, lock kind: ContainerLock.
 struct CronExpireAndCreateSnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "expire-and-create-snapshot",
-        abstract: "Thin and expire snapshots (then the WAL no kept snapshot needs), then take a new snapshot.")
+        abstract: "Thin and expire snapshots (then the WAL no kept snapshot needs), then take a new snapshot.",
+        discussion: "Examples:\n  pgarchive cron expire-and-create-snapshot --no-wait")
     @OptionGroup var options: CronJobOptions
 
     func run() async throws {
@@ -44,7 +45,8 @@ struct CronExpireAndCreateSnapshotCommand: AsyncParsableCommand {
 struct CronWatchdogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watchdog",
-        abstract: "Restart a dead pg_receivewal or standby; report one that is stuck.")
+        abstract: "Restart a dead pg_receivewal or standby; report one that is stuck.",
+        discussion: "Examples:\n  pgarchive cron watchdog --no-wait")
     @OptionGroup var options: CronJobOptions
 
     func run() async throws {
@@ -55,7 +57,8 @@ struct CronWatchdogCommand: AsyncParsableCommand {
 struct CronMaintenanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintenance",
-        abstract: "Opt-in btrfs housekeeping: maintenance_command on standby/ (e.g. defragment), scrub status.")
+        abstract: "Opt-in btrfs housekeeping: maintenance_command on standby/ (e.g. defragment), scrub status.",
+        discussion: "Examples:\n  pgarchive cron maintenance --no-wait")
     @OptionGroup var options: CronJobOptions
 
     func run() async throws {
@@ -66,7 +69,8 @@ struct CronMaintenanceCommand: AsyncParsableCommand {
 struct CronCompressWALCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress-wal",
-        abstract: "Compress completed WAL segments (wal_compression); safe beside wal fetch, so no lock.")
+        abstract: "Compress completed WAL segments (wal_compression); safe beside wal fetch, so no lock.",
+        discussion: "Examples:\n  pgarchive cron compress-wal --no-wait")
     @OptionGroup var options: CronJobOptions
 
     func run() async throws {

@@ -6,13 +6,15 @@ struct RestorePointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restorepoint",
         abstract: "Named restore points on the upstream that clones can recover to.",
+        discussion: "Examples:\n  pgarchive restorepoint create before_release_42\n  pgarchive restorepoint list",
         subcommands: [RestorePointCreateCommand.self, RestorePointListCommand.self]
     )
 }
 
 struct RestorePointCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create", abstract: "Create a restore point on the upstream (pg_create_restore_point) and record it.")
+        commandName: "create", abstract: "Create a restore point on the upstream (pg_create_restore_point) and record it.",
+        discussion: "Examples:\n  pgarchive restorepoint create before_release_42")
     @OptionGroup var options: ContainerOptions
     @Argument(help: "Name of the restore point.") var name: String
 
@@ -24,7 +26,8 @@ struct RestorePointCreateCommand: AsyncParsableCommand {
 }
 
 struct RestorePointListCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the restore points made through pgarchive.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the restore points made through pgarchive.",
+        discussion: "Examples:\n  pgarchive restorepoint list")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Print JSON.") var json = false
 

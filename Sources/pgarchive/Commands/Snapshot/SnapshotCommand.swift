@@ -6,6 +6,7 @@ struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Read-only btrfs snapshots of the standby: create, list, delete, expire, thin.",
+        discussion: "Examples:\n  pgarchive snapshot create\n  pgarchive snapshot list",
         subcommands: [SnapshotCreateCommand.self, SnapshotListCommand.self, SnapshotDeleteCommand.self,
                       SnapshotExpireCommand.self, SnapshotThinCommand.self]
     )
@@ -14,7 +15,8 @@ struct SnapshotCommand: AsyncParsableCommand {
 struct SnapshotCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
-        abstract: "Force a restartpoint on the standby and snapshot it, named after the restartpoint's UTC time.")
+        abstract: "Force a restartpoint on the standby and snapshot it, named after the restartpoint's UTC time.",
+        discussion: "Examples:\n  pgarchive snapshot create\n  pgarchive snapshot create --force")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Snapshot even when the standby is down or its restartpoint is old.") var force = false
     @Flag(name: .customLong("no-wait"), help: "Exit 75 instead of waiting when another pgarchive holds the snapshot lock.") var noWait = false
@@ -30,7 +32,8 @@ struct SnapshotCreateCommand: AsyncParsableCommand {
 
 struct SnapshotListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List snapshots: name, restorable-from time, REDO LSN, clones based on it.")
+        commandName: "list", abstract: "List snapshots: name, restorable-from time, REDO LSN, clones based on it.",
+        discussion: "Examples:\n  pgarchive snapshot list\n  pgarchive snapshot list --json")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Print JSON.") var json = false
 
@@ -54,10 +57,11 @@ struct SnapshotListCommand: AsyncParsableCommand {
 
 struct SnapshotDeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Delete snapshots by name (all names are checked before any is deleted).")
+        commandName: "delete", abstract: "Delete snapshots by name (all names are checked before any is deleted).",
+        discussion: "Examples:\n  pgarchive snapshot delete 2026-11-20T08:15:00Z 2026-11-20T09:15:00Z")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Also delete snapshots that clones are based on.") var force = false
-    @Argument(help: "Snapshot names.") var names: [String]
+    @Argument(help: "Snapshot names.", completion: .snapshotNames) var names: [String]
 
     func run() async throws {
         let container = try options.open()

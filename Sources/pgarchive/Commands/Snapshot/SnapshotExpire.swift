@@ -20,7 +20,7 @@ struct SnapshotExpireCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "expire",
         abstract: "Delete snapshots older than expire_after (never the newest), then WAL no kept snapshot needs.",
-        discussion: "EXPIRE_DATE=TIME in the environment overrides expire_after.")
+        discussion: "EXPIRE_DATE=TIME in the environment overrides expire_after.\n\nExamples:\n  pgarchive snapshot expire --show\n  EXPIRE_DATE='2026-11-01' pgarchive snapshot expire")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Print the plan and change nothing.") var show = false
     @Flag(name: .customLong("no-wait"), help: "Exit 75 instead of waiting when another pgarchive holds the snapshot lock.") var noWait = false
@@ -32,7 +32,7 @@ struct SnapshotThinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "thin",
         abstract: "Keep one snapshot per day (the first) among those older than thin_daily_after.",
-        discussion: "THIN_DAILY_DATE=TIME in the environment overrides thin_daily_after.")
+        discussion: "THIN_DAILY_DATE=TIME in the environment overrides thin_daily_after.\n\nExamples:\n  pgarchive snapshot thin --show\n  THIN_DAILY_DATE='2026-11-14' pgarchive snapshot thin")
     @OptionGroup var options: ContainerOptions
     @Flag(help: "Print the plan and change nothing.") var show = false
     @Flag(name: .customLong("no-wait"), help: "Exit 75 instead of waiting when another pgarchive holds the snapshot lock.") var noWait = false

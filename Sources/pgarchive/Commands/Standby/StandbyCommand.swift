@@ -7,6 +7,7 @@ struct StandbyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "standby",
         abstract: "The warm standby: a thin front for pg_ctl on standby/.",
+        discussion: "Examples:\n  pgarchive standby status\n  pgarchive standby log -f",
         subcommands: [StandbyStartCommand.self, StandbyStopCommand.self, StandbyStatusCommand.self,
                       StandbyReloadCommand.self, StandbyRestartCommand.self, StandbyLogCommand.self]
     )
@@ -24,7 +25,8 @@ struct StandbyPgCtl {
 }
 
 struct StandbyStartCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the standby and wait until it replays.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start the standby and wait until it replays.",
+        discussion: "Examples:\n  pgarchive standby start")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {
@@ -35,35 +37,40 @@ struct StandbyStartCommand: AsyncParsableCommand {
 }
 
 struct StandbyStopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the standby (pg_ctl stop; extra arguments such as -m immediate pass through).")
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the standby (pg_ctl stop; extra arguments such as -m immediate pass through).",
+        discussion: "Examples:\n  pgarchive standby stop\n  pgarchive standby stop -- -m immediate")
     @OptionGroup var options: ContainerOptions
     @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.stop, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "pg_ctl status of the standby.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "pg_ctl status of the standby.",
+        discussion: "Examples:\n  pgarchive standby status")
     @OptionGroup var options: ContainerOptions
     @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.status, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyReloadCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Make the standby re-read its configuration.")
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Make the standby re-read its configuration.",
+        discussion: "Examples:\n  pgarchive standby reload")
     @OptionGroup var options: ContainerOptions
     @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.reload, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyRestartCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart the standby.")
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart the standby.",
+        discussion: "Examples:\n  pgarchive standby restart")
     @OptionGroup var options: ContainerOptions
     @Argument(parsing: .postTerminator) var pgCtlArguments: [String] = []
     func run() async throws { try await StandbyPgCtl.run(.restart, options: options, extra: pgCtlArguments) }
 }
 
 struct StandbyLogCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of the standby's log, or follow it with -f.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of the standby's log, or follow it with -f.",
+        discussion: "Examples:\n  pgarchive standby log -l 100\n  pgarchive standby log -f")
     @OptionGroup var options: ContainerOptions
     @Flag(name: .short, help: "Follow the log as it grows.") var follow = false
     @Option(name: .short, help: "Lines to show.") var lines = 40

@@ -12,7 +12,7 @@ struct WALCompressCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compress",
         abstract: "Compress completed WAL segments with wal_compression (zstd, lz4, gzip; none does nothing).",
-        discussion: "Leaves .partial and .history files alone. `wal fetch` serves compressed segments transparently. Exits 1 if a segment could not be compressed.")
+        discussion: "Leaves .partial and .history files alone. `wal fetch` serves compressed segments transparently. Exits 1 if a segment could not be compressed.\n\nExamples:\n  pgarchive wal compress")
 
     @OptionGroup var options: ContainerOptions
 

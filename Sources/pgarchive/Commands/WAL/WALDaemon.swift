@@ -2,7 +2,8 @@ import ArgumentParser
 import PGArchiveCore
 
 struct WALStartCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start pg_receivewal.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start pg_receivewal.",
+        discussion: "Examples:\n  pgarchive wal start")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {
@@ -15,7 +16,8 @@ struct WALStartCommand: AsyncParsableCommand {
 }
 
 struct WALStopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop pg_receivewal (the slot keeps the upstream's WAL meanwhile).")
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop pg_receivewal (the slot keeps the upstream's WAL meanwhile).",
+        discussion: "Examples:\n  pgarchive wal stop")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {
@@ -27,7 +29,8 @@ struct WALStopCommand: AsyncParsableCommand {
 }
 
 struct WALStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether pg_receivewal runs; exit 1 if not.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether pg_receivewal runs; exit 1 if not.",
+        discussion: "Examples:\n  pgarchive wal status")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {
@@ -39,7 +42,8 @@ struct WALStatusCommand: AsyncParsableCommand {
 }
 
 struct WALLogCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of pg_receivewal's log, or follow it with -f.")
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "Show the end of pg_receivewal's log, or follow it with -f.",
+        discussion: "Examples:\n  pgarchive wal log\n  pgarchive wal log -f")
     @OptionGroup var options: ContainerOptions
     @Flag(name: .short, help: "Follow the log as it grows.") var follow = false
     @Option(name: .short, help: "Lines to show.") var lines = 40

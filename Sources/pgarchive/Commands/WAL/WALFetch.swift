@@ -9,7 +9,8 @@ import PGArchiveCore
 struct WALFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Copy a WAL segment or history file out of the archive (the restore_command).")
+        abstract: "Copy a WAL segment or history file out of the archive (the restore_command).",
+        discussion: "Examples:\n  restore_command = 'pgarchive wal fetch -C /srv/pgarchive/main %f %p'\n  pgarchive wal fetch 000000010000000000000042 /tmp/segment")
 
     @OptionGroup var options: ContainerOptions
 

@@ -4,7 +4,8 @@ import PGArchiveCore
 
 struct WALListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List segments and history files with size, compression and time.")
+        commandName: "list", abstract: "List segments and history files with size, compression and time.",
+        discussion: "Examples:\n  pgarchive wal list | tail\n  pgarchive wal list --include-retired")
     @OptionGroup var options: ContainerOptions
     @Flag(name: .customLong("include-retired"), help: "Also list segments kept from before a resync.")
     var includeRetired = false
@@ -28,7 +29,8 @@ struct WALListCommand: AsyncParsableCommand {
 
 struct WALDuCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "du", abstract: "Sum the archive's file sizes per day (UTC) and in total.")
+        commandName: "du", abstract: "Sum the archive's file sizes per day (UTC) and in total.",
+        discussion: "Examples:\n  pgarchive wal du")
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {

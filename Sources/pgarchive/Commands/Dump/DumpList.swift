@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import PGArchiveCore
+
+struct DumpListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List complete dump runs: database, time, source snapshot, size, exclusive size.",
+        discussion: "SIZE is the apparent size of the run's files; EXCLUSIVE is what only this run uses on btrfs (`btrfs filesystem du`): files shared with other runs count for neither, so an unchanged database shows almost 0.\n\nExamples:\n  pgarchive dump list\n  pgarchive dump list shop --json")
+    @OptionGroup var options: ContainerOptions
+    @Flag(help: "Print JSON.") var json = false
+    @Argument(help: "Only this database.", completion: .databaseNames) var database: String?
+
+    struct Entry: Encodable {
+        var run: DumpRun
+        var path: String
+        var exclusiveBytes: UInt64?
+    }
+
+    func run() async throws {
+        let container = try options.open()
+        let store = container.dumpStore
+        let databases: [String]
+        if let database {
+            _ = try store.requireRuns(database)
+            databases = [database]
+        } else {
+            databases = store.databases()
+        }
+        var entries: [Entry] = []
+        for database in databases {
+            for run in store.runs(database) {
+                let path = store.runDirectory(database, run.name)
+                entries.append(Entry(run: run, path: path, exclusiveBytes: await DumpSpace.exclusive(path)))
+            }
+        }
+        if json {
+            print(String(decoding: try JSONOutput.encode(entries), as: UTF8.self))
+            return
+        }
+        print("DATABASE             RUN                   SOURCE                SIZE        EXCLUSIVE   SHARED FILES")
+        for e in entries {
+            let exclusive = e.exclusiveBytes.map { ByteCount.human(Int64($0)) } ?? "?"
+            print("\(e.run.database.padded(20)) \(e.run.name.padded(21)) \(e.run.source.padded(21)) \(ByteCount.human(Int64(e.run.size)).padded(11)) \(exclusive.padded(11)) \(e.run.sharedFiles)/\(e.run.files)")
+        }
+        for path in store.leftovers() {
+            FileHandle.standardError.write(Data("pgarchive: warning: \(path) is incomplete (an interrupted dump create or expire); the next dump create removes it\n".utf8))
+        }
+    }
+}
