@@ -17,6 +17,10 @@ public struct ContainerConfig: Sendable, Equatable {
     public var walCompression: String = "zstd"
     public var btrfsCompression: String = "zstd"
     public var dumpKeep: Int = 7
+    /// Dump runs older than this are expired too (the newest run of a database never is); nil: count only.
+    public var dumpExpireAfter: TimeSpan?
+    /// Parallel pg_dump / pg_restore jobs per database.
+    public var dumpJobs: Int = 2
     /// `snapshot create` refuses a restartpoint older than this unless `--force`.
     public var snapshotMaxRestartpointAge = TimeSpan(seconds: 3600)
     /// First port tried for clones; each clone takes the next free one.
@@ -49,6 +53,8 @@ public struct ContainerConfig: Sendable, Equatable {
         ("wal_compression", "compression of completed WAL segments: zstd, lz4, gzip or none"),
         ("btrfs_compression", "btrfs compression property of the subvolumes: zstd, lzo, zlib or none"),
         ("dump_keep", "logical dump runs kept per database"),
+        ("dump_expire_after", "dump runs older than this are deleted too (never a database's newest); empty: by count only"),
+        ("dump_jobs", "parallel pg_dump and pg_restore jobs per database"),
         ("snapshot_max_restartpoint_age", "snapshot create refuses an older restartpoint unless --force"),
         ("clone_port_base", "first port tried for clones; 0 means standby_port + 1"),
         ("maintenance_command", "command cron maintenance runs with standby/ appended (no shell), e.g. 'sudo -n btrfs filesystem defragment -r'; empty: none"),
@@ -89,6 +95,8 @@ public struct ContainerConfig: Sendable, Equatable {
             case "wal_compression": walCompression = try choice(["zstd", "lz4", "gzip", "none"])
             case "btrfs_compression": btrfsCompression = try choice(["zstd", "lzo", "zlib", "none"])
             case "dump_keep": dumpKeep = try integer(1...100_000)
+            case "dump_expire_after": dumpExpireAfter = entry.value.isEmpty ? nil : try span()
+            case "dump_jobs": dumpJobs = try integer(1...64)
             case "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge = try span()
             case "clone_port_base": clonePortBase = try integer(0...65535)
             case "maintenance_command": maintenanceCommand = entry.value
@@ -130,6 +138,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "standby_port": String(standbyPort), "expire_after": expireAfter.description,
             "thin_daily_after": thinDailyAfter.description, "wal_compression": walCompression,
             "btrfs_compression": btrfsCompression, "dump_keep": String(dumpKeep),
+            "dump_expire_after": dumpExpireAfter?.description ?? "", "dump_jobs": String(dumpJobs),
             "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge.description,
             "clone_port_base": String(clonePortBase),
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,

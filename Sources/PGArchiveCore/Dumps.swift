@@ -166,10 +166,15 @@ public struct DumpStore: Sendable {
         throw PGArchiveError("there is no dump of database '\(database)' at or before \(ISO8601.utc(time)); the oldest is \(oldest.name)")
     }
 
-    /// The runs to delete so that the newest `keep` remain.
-    public static func expirePlan(_ runs: [DumpRun], keep: Int) -> [DumpRun] {
+    /// The runs to delete: all but the newest `keep`, and those started before `olderThan`;
+    /// the newest run of a database is always kept.
+    public static func expirePlan(_ runs: [DumpRun], keep: Int, olderThan: Date? = nil) -> [DumpRun] {
         let sorted = runs.sorted { $0.name < $1.name }
-        return Array(sorted.dropLast(max(keep, 0)))
+        let candidates = sorted.dropLast()
+        let beyondCount = Set(sorted.dropLast(max(keep, 1)).map(\.name))
+        return candidates.filter { run in
+            beyondCount.contains(run.name) || (olderThan.map { run.startedAt < $0 } ?? false)
+        }
     }
 }
 
@@ -275,7 +280,6 @@ extension Container {
     public var dumpStore: DumpStore { DumpStore(layout: layout) }
 
     /// Parallel pg_dump/pg_restore jobs when not given on the command line.
-    public static let defaultDumpJobs = 2
 
     /// Removes what interrupted dump runs left: `.incomplete-*`/`.expired-*` directories and
     /// temporary clones whose `dump create` is gone (a killed dump leaves its clone running:
@@ -325,7 +329,7 @@ extension Container {
     /// the others, and the command fails at the end naming it.
     public func createDumps(databases requested: [String], fromUpstream: Bool, jobs: Int?) async throws -> [DumpRun] {
         await removeDumpLeftovers()
-        let jobs = jobs ?? Self.defaultDumpJobs
+        let jobs = jobs ?? config.dumpJobs
         guard jobs >= 1 else { throw PGArchiveError("--jobs must be at least 1") }
         var seen = Set<String>()
         for name in requested where !seen.insert(name).inserted { throw PGArchiveError("database '\(name)' is named twice") }
@@ -505,7 +509,8 @@ extension Container {
         let store = dumpStore
         var plan: [DumpRun] = []
         for database in store.databases() {
-            plan += DumpStore.expirePlan(store.runs(database), keep: config.dumpKeep)
+            let limit = config.dumpExpireAfter.map { Date().addingTimeInterval(-Double($0.seconds)) }
+            plan += DumpStore.expirePlan(store.runs(database), keep: config.dumpKeep, olderThan: limit)
         }
         if dryRun { return plan }
         for run in plan {

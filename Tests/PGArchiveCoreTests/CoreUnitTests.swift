@@ -119,7 +119,7 @@ final class CoreUnitTests: XCTestCase {
         assertPGArchiveError(try config.apply(ConfigFile.parse("upstream = 'x'\nwal_compresion = zstd", file: "/srv/c/pgarchive.conf")),
                              "/srv/c/pgarchive.conf:2: unknown setting 'wal_compresion'; known settings: upstream, "
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
-                                 + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, "
+                                 + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
                                  + "watchdog_stuck_after, standby_user, system_identifier")
     }

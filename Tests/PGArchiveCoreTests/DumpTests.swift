@@ -67,6 +67,18 @@ final class DumpTests: XCTestCase {
         XCTAssertEqual(DumpStore.expirePlan(runs, keep: 1).count, 4)
     }
 
+    func testExpirePlanByAgeNeverDeletesTheNewest() throws {
+        let runs = (1...5).map { run("2026-11-2\($0)T08:00:00Z") }
+        let limit = try TargetTimeParser.parse("2026-11-23T00:00:00Z")
+        // Count keeps 4, age removes the two started before the 23rd.
+        XCTAssertEqual(DumpStore.expirePlan(runs, keep: 4, olderThan: limit).map(\.name),
+                       ["2026-11-21T08:00:00Z", "2026-11-22T08:00:00Z"])
+        // Everything is old: the newest run still stays.
+        let all = DumpStore.expirePlan(runs, keep: 10, olderThan: try TargetTimeParser.parse("2030-01-01T00:00:00Z"))
+        XCTAssertEqual(all.count, 4)
+        XCTAssertFalse(all.map(\.name).contains("2026-11-25T08:00:00Z"))
+    }
+
     func testStoreListsOnlyCompleteRunsAndFindsLeftovers() throws {
         let root = NSTemporaryDirectory() + "dumptests-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }

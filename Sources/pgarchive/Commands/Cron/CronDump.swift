@@ -8,7 +8,7 @@ struct CronDumpCommand: AsyncParsableCommand {
         abstract: "Dump every database from a temporary clone of the newest snapshot, then expire old runs (dump_keep).",
         discussion: "Takes only the dumps lock, so snapshots and clones continue meanwhile.\n\nExamples:\n  pgarchive cron dump --no-wait")
     @OptionGroup var options: CronJobOptions
-    @Option(help: "Parallel pg_dump jobs per database (default 2).") var jobs: Int?
+    @Option(help: "Parallel pg_dump jobs per database (default: dump_jobs, 2).") var jobs: Int?
 
     func run() async throws {
         try await runCron("dump", options, lock: .dumps) { try await $0.cronDump(jobs: jobs) }

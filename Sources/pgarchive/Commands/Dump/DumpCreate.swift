@@ -10,7 +10,7 @@ struct DumpCreateCommand: AsyncParsableCommand {
     @OptionGroup var options: ContainerOptions
     @Flag(name: .customLong("from-upstream"), help: "Dump the upstream directly instead of a clone of the newest snapshot.")
     var fromUpstream = false
-    @Option(help: "Parallel pg_dump jobs per database (default 2).") var jobs: Int?
+    @Option(help: "Parallel pg_dump jobs per database (default: dump_jobs, 2).") var jobs: Int?
     @Flag(name: .customLong("no-wait"), help: "Exit 75 instead of waiting when another dump holds the dumps lock.") var noWait = false
     @Argument(help: "Databases to dump (default: all but templates).", completion: .databaseNames) var databases: [String] = []
 

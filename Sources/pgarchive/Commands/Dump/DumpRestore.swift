@@ -13,7 +13,7 @@ struct DumpRestoreCommand: AsyncParsableCommand {
     @Option(name: .customLong("into"), help: ArgumentHelp("Connection string of the database to restore into.", valueName: "conninfo"))
     var into: String
     @Option(name: .customLong("table"), help: "Restore only this table (repeatable; pg_restore -t).") var tables: [String] = []
-    @Option(help: "Parallel pg_restore jobs (default 2).") var jobs: Int?
+    @Option(help: "Parallel pg_restore jobs (default: dump_jobs, 2).") var jobs: Int?
     @Argument(help: "Database whose dump to restore.", completion: .databaseNames) var database: String
     @Argument(parsing: .postTerminator, help: "Extra pg_restore arguments.") var extra: [String] = []
 
@@ -22,7 +22,7 @@ struct DumpRestoreCommand: AsyncParsableCommand {
         let (run, directory) = try container.dumpRun(database, at: try time.date())
         let extraArguments = extra.first == "--" ? Array(extra.dropFirst()) : extra
         let command = try PgRestore(binaries: try await container.binaries(), directory: directory, conninfo: into,
-                                    tables: tables, jobs: jobs ?? Container.defaultDumpJobs, extra: extraArguments).command
+                                    tables: tables, jobs: jobs ?? container.config.dumpJobs, extra: extraArguments).command
         container.logger.info("restoring dump \(run.name) of database '\(run.database)'\(tables.isEmpty ? "" : " (tables \(tables.joined(separator: ", ")))")")
         let code = try await command.runInteractive()
         if code != 0 { throw PGArchiveError("pg_restore exited with code \(code); see its messages above") }
