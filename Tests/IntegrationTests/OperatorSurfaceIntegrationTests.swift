@@ -219,6 +219,8 @@ final class OperatorSurfaceIntegrationTests: XCTestCase {
         XCTAssertTrue(restOfFirst.replies.contains(String(first[first.index(after: first.lastIndex(of: ":")!)...])), "\(restOfFirst)")
         let snapshotOption = try await complete("pgarchive clone create -C \(path) --snapshot ")
         XCTAssertEqual(Set(snapshotOption.replies), all, "\(snapshotOption)")
+        let afterName = try await complete("pgarchive clone create x --snapshot ", environment: ["PGARCHIVE": path])
+        XCTAssertEqual(Set(afterName.replies), all, "clone create x --snapshot <TAB>: \(afterName)")
         let snapshotOptionEquals = try await complete("pgarchive clone create --container=\(path) --snapshot=\(upToColon)")
         XCTAssertEqual(Set(snapshotOptionEquals.replies), offered(upToColon), "\(snapshotOptionEquals)")
 
