@@ -218,7 +218,7 @@ public struct UpstreamChecks: Sendable {
         if try connection.replicationSlot(named: slot) != nil {
             throw PGArchiveError("replication slot '\(slot)' already exists on the upstream; another container may use it. Choose another with --slot, or drop it on the upstream: SELECT pg_drop_replication_slot('\(slot)')")
         }
-        let sysid = try connection.query("SELECT system_identifier::text AS id FROM pg_control_system()").singleRow().string("id")
+        let sysid = try connection.systemIdentifier()
         let superuser = try connection.query("SELECT rolname FROM pg_roles WHERE oid = 10").singleRow().string("rolname")
         let size = try connection.query("SELECT pg_size_pretty(sum(pg_database_size(oid))) AS s FROM pg_database").singleRow().string("s")
         var hot: [String: String] = [:]

@@ -96,7 +96,7 @@ extension Container {
             throw PGArchiveError("cannot connect to the upstream: \(error)")
         }
         defer { connection.close() }
-        let sysid = try connection.query("SELECT system_identifier::text AS id FROM pg_control_system()").singleRow().string("id")
+        let sysid = try connection.systemIdentifier()
         if !config.systemIdentifier.isEmpty && sysid != config.systemIdentifier {
             throw PGArchiveError("the upstream is a different cluster (system identifier \(sysid), this container archives \(config.systemIdentifier)); create a new container for it")
         }

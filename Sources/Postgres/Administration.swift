@@ -101,6 +101,11 @@ extension Connection {
     }
 
     /// `pg_is_in_recovery()`: true on a standby and on a clone that is not promoted yet.
+    /// The cluster's database system identifier (as in pg_controldata), as text.
+    public func systemIdentifier() throws(PostgresError) -> String {
+        try query("SELECT system_identifier::text AS id FROM pg_control_system()").singleRow().string("id")
+    }
+
     public func isInRecovery() throws(PostgresError) -> Bool {
         try query("SELECT pg_is_in_recovery() AS recovery").singleRow().bool("recovery")
     }

@@ -52,7 +52,7 @@ final class BtrfsIntegrationTests: XCTestCase {
     }
 
     private func path(_ relative: String) throws -> String {
-        guard let scratch else { throw XCTSkip("no scratch directory") }
+        guard let scratch else { try IntegrationEnvironment.unavailable("no scratch directory on btrfs") }
         return "\(scratch)/\(relative)"
     }
 
@@ -262,7 +262,7 @@ final class BtrfsIntegrationTests: XCTestCase {
         XCTAssertFalse(Subvolume.isOnBtrfs(try path("does-not-exist")))
         let elsewhere = NSTemporaryDirectory()
         guard !Subvolume.isOnBtrfs(elsewhere) else {
-            throw XCTSkip("\(elsewhere) is on btrfs; no non-btrfs path to test with")
+            try IntegrationEnvironment.unavailable("\(elsewhere) is on btrfs; no non-btrfs path to test with")
         }
         let outside = "\(elsewhere)/pgarchive-btrfs-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: false)
@@ -317,7 +317,7 @@ final class BtrfsIntegrationTests: XCTestCase {
     private func btrfsProperty(_ path: String) throws -> String {
         let btrfs = "/usr/bin/btrfs"
         guard FileManager.default.isExecutableFile(atPath: btrfs) else {
-            throw XCTSkip("btrfs-progs is not installed")
+            try IntegrationEnvironment.unavailable("btrfs-progs is not installed (/usr/bin/btrfs)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: btrfs)
