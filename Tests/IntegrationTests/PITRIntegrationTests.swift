@@ -528,6 +528,10 @@ final class PITRIntegrationTests: XCTestCase {
         try await Task.sleep(for: .seconds(1.5)) // restartpoints (and names) a second apart
         try mark(upstream, "before-second")
         let (second, _) = try await freshSnapshot(container, upstream)
+        // "Just after it" means after the time from which it is restorable: pg_control keeps
+        // the restartpoint's time in whole seconds, so that is the next second.
+        let wait = second.consistentFrom.timeIntervalSinceNow + 0.05
+        if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
         let afterSecond = try mark(upstream, "after-second")
         try await Task.sleep(for: .seconds(1.5))
         let (third, _) = try await freshSnapshot(container, upstream)
