@@ -173,13 +173,13 @@ _pgarchive() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    container|wal|standby|snapshot|clone|restorepoint|restore|check|dump|cron|metrics|bash-completion|help)
+    container|wal|standby|snapshot|clone|restorepoint|restore|check|verify|dump|cron|metrics|bash-completion|help)
         # Offer subcommand argument completions
         "_pgarchive_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'container wal standby snapshot clone restorepoint restore check dump cron metrics bash-completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'container wal standby snapshot clone restorepoint restore check verify dump cron metrics bash-completion help' -- "${cur}"))
         ;;
     esac
 }
@@ -1177,7 +1177,7 @@ _pgarchive_check() {
     repeating_flags=()
     non_repeating_flags=(-v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(-C --container --snapshot-max-age --max-lag --wal-max-silence --min-free-percent)
+    non_repeating_options=(-C --container --snapshot-max-age --max-lag --wal-max-silence --verify-max-age --min-free-percent)
     __pgarchive_offer_flags_options 0
 
     # Offer option value completions
@@ -1195,7 +1195,26 @@ _pgarchive_check() {
     '--wal-max-silence')
         return
         ;;
+    '--verify-max-age')
+        return
+        ;;
     '--min-free-percent')
+        return
+        ;;
+    esac
+}
+
+_pgarchive_verify() {
+    repeating_flags=()
+    non_repeating_flags=(-v --verbose --restore --all --json --no-wait --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-C --container)
+    __pgarchive_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-C'|'--container')
+        __pgarchive_add_completions -d
         return
         ;;
     esac
@@ -1366,13 +1385,13 @@ _pgarchive_cron() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    expire-and-create-snapshot|compress-wal|watchdog|maintenance|dump)
+    expire-and-create-snapshot|compress-wal|watchdog|maintenance|dump|verify)
         # Offer subcommand argument completions
         "_pgarchive_cron_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'expire-and-create-snapshot compress-wal watchdog maintenance dump' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'expire-and-create-snapshot compress-wal watchdog maintenance dump verify' -- "${cur}"))
         ;;
     esac
 }
@@ -1455,6 +1474,22 @@ _pgarchive_cron_dump() {
         return
         ;;
     '--jobs')
+        return
+        ;;
+    esac
+}
+
+_pgarchive_cron_verify() {
+    repeating_flags=()
+    non_repeating_flags=(-v --verbose --no-wait --restore --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-C --container)
+    __pgarchive_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-C'|'--container')
+        __pgarchive_add_completions -d
         return
         ;;
     esac

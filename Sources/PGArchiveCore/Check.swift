@@ -21,6 +21,7 @@ public struct HealthCheck: Sendable {
         public var maxReplayLag = TimeSpan(seconds: 3600)
         public var walMaxSilence = TimeSpan(seconds: 3600)
         public var minFreePercent = 10.0
+        public var verifyMaxAge = TimeSpan(seconds: 8 * 86400)
         public init() {}
     }
 
@@ -77,6 +78,23 @@ public struct HealthCheck: Sendable {
         let failed = s.cronRuns.filter { $0.result == .failed }
         add("cron jobs", failed.isEmpty ? .ok : .warning,
             failed.isEmpty ? "\(s.cronRuns.count) job(s) ran fine last time" : failed.map { "\($0.job) failed: \($0.message)" }.joined(separator: "; "))
+        // The last verify: critical when it failed, warning when overdue. A container younger
+        // than the bound (its oldest snapshot included) is not overdue yet.
+        if let v = s.lastVerify {
+            let age = now.timeIntervalSince(v.finishedAt)
+            let what = "\(v.restore ? "restore test" : "offline checks") \(v.result.rawValue) at \(ISO8601.utc(v.finishedAt)), \(TimeSpan(seconds: Int64(max(0, age))).approximate) ago"
+            if v.result != .passed {
+                add("last verification", .critical, "\(what): \(v.summary)")
+            } else if age > Double(limits.verifyMaxAge.seconds) {
+                add("last verification", .warning, "\(what) (limit \(limits.verifyMaxAge)); is `cron verify` installed?")
+            } else {
+                add("last verification", .ok, what)
+            }
+        } else if let oldest = s.oldestRestorableTime, now.timeIntervalSince(oldest) > Double(limits.verifyMaxAge.seconds) {
+            add("last verification", .warning, "no verification yet; run `pgarchive verify --restore` (cron verify does it daily)")
+        } else {
+            add("last verification", .ok, "none yet (due within \(limits.verifyMaxAge) of the first snapshot)")
+        }
         return results
     }
 

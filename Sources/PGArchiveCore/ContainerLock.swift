@@ -10,6 +10,8 @@ public final class ContainerLock {
         /// snapshot create/delete/expire/thin, clone create/delete.
         case snapshots
         case dumps
+        /// verify (cron and --restore): one at a time.
+        case verify
     }
 
     private let fd: Int32

@@ -41,6 +41,8 @@ public struct ContainerStatus: Sendable, Codable {
     public var missingSegments: [String]
     /// Last run of each cron job that has run.
     public var cronRuns: [CronRun] = []
+    /// The last `pgarchive verify` (run/verify.json), if any ran.
+    public var lastVerify: VerifyRecord?
     public var snapshotCount = 0
     public var newestSnapshot: String?
     public var newestSnapshotAgeSeconds: Double?
@@ -75,6 +77,10 @@ public struct ContainerStatus: Sendable, Codable {
             else if slotActive == false { problems.append("the replication slot is inactive") }
         }
         for run in cronRuns where run.result == .failed { problems.append("cron \(run.job) failed: \(run.message)") }
+        if let lastVerify, lastVerify.result != .passed,
+           !cronRuns.contains(where: { $0.job == "verify" && $0.result == .failed && $0.finishedAt >= lastVerify.finishedAt }) {
+            problems.append("the last verify (\(ISO8601.utc(lastVerify.finishedAt))) \(lastVerify.result == .failed ? "failed" : "could not run"): \(lastVerify.summary)")
+        }
         self.problems = problems
         health = down ? .down : (problems.isEmpty ? .ok : .degraded)
     }
@@ -97,7 +103,8 @@ public struct ContainerStatus: Sendable, Codable {
             upstreamReachable: false, upstreamError: nil,
             newestSegment: newest?.name.fileName, newestSegmentTime: newest?.modified,
             missingSegments: ((try? archive.missingSegments()) ?? []).map(\.fileName),
-            cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) })
+            cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) },
+            lastVerify: container.lastVerify())
 
         var upstreamLSN: LSN?
         do {
@@ -185,6 +192,11 @@ public struct ContainerStatus: Sendable, Codable {
         if !cronRuns.isEmpty { lines.append("cron jobs:") }
         for run in cronRuns {
             lines.append("  " + run.job.padding(toLength: 28, withPad: " ", startingAt: 0) + "\(run.result.rawValue) at \(ISO8601.utc(run.finishedAt))\(ago(run.finishedAt))\(run.result == .ok ? "" : ": " + run.message)")
+        }
+        if let v = lastVerify {
+            lines.append("last verify:      \(v.result.rawValue.uppercased()) at \(ISO8601.utc(v.finishedAt))\(ago(v.finishedAt)), \(v.restore ? "restored \(v.snapshots.isEmpty ? "nothing" : v.snapshots.joined(separator: ", "))" : "offline checks only") in \(String(format: "%.0f", v.durationSeconds)) s\(v.result == .passed ? "" : ": " + v.summary)")
+        } else {
+            lines.append("last verify:      never (`pgarchive verify --restore`)")
         }
         lines.append("snapshots:        \(snapshotCount)\(newestSnapshot.map { ", newest \($0)" } ?? "")\(newestSnapshotAgeSeconds.map { " (\(TimeSpan(seconds: Int64($0)).approximate) old)" } ?? "")")
         if let oldestRestorableTime {

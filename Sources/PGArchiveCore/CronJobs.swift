@@ -19,7 +19,7 @@ public struct CronRun: Codable, Sendable, Equatable {
 }
 
 extension Container {
-    public static let cronJobs = ["expire-and-create-snapshot", "compress-wal", "maintenance", "watchdog", "dump"]
+    public static let cronJobs = ["expire-and-create-snapshot", "compress-wal", "maintenance", "watchdog", "dump", "verify"]
 
     public func cronLogFile(_ job: String) -> String { layout.logs + "/cron_\(job).log" }
     func cronRunFile(_ job: String) -> String { layout.run + "/cron_\(job).json" }

@@ -17,6 +17,7 @@ public enum CronBlock {
             ("7 * * * *", "expire-and-create-snapshot"),
             ("30 3 * * 0", "maintenance"),
             ("15 2 * * *", "dump"),
+            ("45 4 * * *", "verify --restore"),
         ]
         var lines = [begin(container),
                      "# written by `pgarchive container initcron`\(enabled ? "" : "; enable with `pgarchive container initcron --enable`")"]

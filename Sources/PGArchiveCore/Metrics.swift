@@ -214,6 +214,17 @@ public enum ContainerMetrics {
         gauge("filesystem_free_bytes", "Bytes available to the service user on the container's file system.") { $0.fileSystemFreeBytes.map { Double($0) } }
         gauge("filesystem_size_bytes", "Size in bytes of the container's file system.") { $0.fileSystemSizeBytes.map { Double($0) } }
 
+        gauge("verify_last_run_timestamp_seconds", "When the last `pgarchive verify` finished (unix seconds); absent before the first.") {
+            seconds($0.lastVerify?.finishedAt)
+        }
+        gauge("verify_last_result", "Result of the last `pgarchive verify`: 0 passed, 1 problems found, 2 could not run.") {
+            $0.lastVerify.map { v in v.result == .passed ? 0 : (v.result == .failed ? 1 : 2) }
+        }
+        gauge("verify_last_restore", "1 if the last `pgarchive verify` restored snapshots (--restore), 0 if it ran the offline checks only.") {
+            $0.lastVerify.map { bool($0.restore) }
+        }
+        gauge("verify_last_duration_seconds", "How long the last `pgarchive verify` took.") { $0.lastVerify?.durationSeconds }
+
         func cron(_ name: String, _ help: String, _ value: (Source, CronRun) -> Double?) {
             var samples: [Sample] = []
             for source in sources {

@@ -247,6 +247,47 @@ public struct PgControlData: Sendable, Equatable {
     }
 }
 
+/// `pg_amcheck`: verifies heap tables and btree indexes of every database of a server (by
+/// default `--all --heapallindexed --install-missing`: for a throwaway clone, where
+/// installing the amcheck extension changes nothing that is kept). Exit 0: no corruption,
+/// 2: corruption found, 1: other errors.
+public struct PgAmcheck: Sendable, Equatable {
+    public var binaries: PostgresBinaries
+    /// Socket directory or host name.
+    public var host: String
+    public var port: Int
+    public var user: String?
+    public var all = true
+    public var heapAllIndexed = true
+    public var installMissing = true
+    public var jobs: Int?
+    public var noPassword = true
+
+    public init(binaries: PostgresBinaries, host: String, port: Int, user: String? = nil, all: Bool = true,
+                heapAllIndexed: Bool = true, installMissing: Bool = true, jobs: Int? = nil, noPassword: Bool = true) {
+        self.binaries = binaries
+        self.host = host
+        self.port = port
+        self.user = user
+        self.all = all
+        self.heapAllIndexed = heapAllIndexed
+        self.installMissing = installMissing
+        self.jobs = jobs
+        self.noPassword = noPassword
+    }
+
+    public var command: ToolCommand {
+        var arguments = ["--host=\(host)", "--port=\(port)"]
+        if let user { arguments.append("--username=\(user)") }
+        if all { arguments.append("--all") }
+        if heapAllIndexed { arguments.append("--heapallindexed") }
+        if installMissing { arguments.append("--install-missing") }
+        if let jobs { arguments.append("--jobs=\(jobs)") }
+        if noPassword { arguments.append("--no-password") }
+        return ToolCommand(executable: binaries.path("pg_amcheck"), arguments: arguments)
+    }
+}
+
 /// `pg_dump` of one database.
 public struct PgDump: Sendable, Equatable {
     /// `--format`.

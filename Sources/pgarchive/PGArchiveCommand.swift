@@ -29,6 +29,7 @@ struct PGArchiveCommand: AsyncParsableCommand {
             RestorePointCommand.self,
             RestoreCommand.self,
             CheckCommand.self,
+            VerifyCommand.self,
             DumpCommand.self,
             CronCommand.self,
             MetricsCommand.self,

@@ -17,7 +17,7 @@ final class CLIIntegrationTests: XCTestCase {
         ["snapshot", "delete"], ["snapshot", "expire"], ["snapshot", "thin"], ["clone"], ["clone", "create"],
         ["clone", "start"], ["clone", "delete"], ["clone", "duplicate"], ["restorepoint"],
         ["restorepoint", "create"], ["restore"], ["cron"], ["cron", "expire-and-create-snapshot"],
-        ["cron", "compress-wal"], ["cron", "watchdog"], ["cron", "maintenance"], ["cron", "dump"],
+        ["cron", "compress-wal"], ["cron", "watchdog"], ["cron", "maintenance"], ["cron", "dump"], ["cron", "verify"], ["verify"],
         ["dump"], ["dump", "create"], ["dump", "list"], ["dump", "extract"], ["dump", "restore"], ["dump", "expire"],
         ["check"], ["metrics"], ["bash-completion"], ["container", "dashboard"], ["container", "monitor"],
     ]

@@ -311,7 +311,7 @@ final class CronIntegrationTests: XCTestCase {
         XCTAssertEqual(Set(commands.keys), Set(Container.cronJobs))
 
         // Every installed job runs, watchdog first and dump (which clones a snapshot) last.
-        let jobsToRun = ["watchdog", "expire-and-create-snapshot", "compress-wal", "maintenance", "dump"]
+        let jobsToRun = ["watchdog", "expire-and-create-snapshot", "compress-wal", "maintenance", "dump", "verify"]
         XCTAssertEqual(Set(jobsToRun), Set(Container.cronJobs), "a cron job is installed but not run by this test")
 
         // Run each command the way cron does: /bin/sh -c with cron's minimal environment.

@@ -111,7 +111,7 @@ final class MetricsTests: XCTestCase {
             }
         }
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(seen.count, 22)
+        XCTAssertEqual(seen.count, 26)
         let s = samples(text)
         XCTAssertEqual(s[#"pgarchive_up{container="/srv/broken"}"#], "0")
         XCTAssertNil(s[#"pgarchive_health{container="/srv/broken"}"#], "nothing else is claimed about an unreadable container")
@@ -154,7 +154,7 @@ final class MetricsTests: XCTestCase {
 
     func testEmptyInputStillDescribesEveryFamily() {
         let text = ContainerMetrics.render([])
-        XCTAssertEqual(text.split(separator: "\n").count, 44)
+        XCTAssertEqual(text.split(separator: "\n").count, 52)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.hasPrefix("# ") })
     }
 

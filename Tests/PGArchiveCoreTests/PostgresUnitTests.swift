@@ -291,6 +291,16 @@ final class PostgresUnitTests: XCTestCase {
         XCTAssertEqual(command.environment, ["LC_ALL": "C", "TZ": "UTC"])
     }
 
+    func testPgAmcheckArgv() {
+        XCTAssertEqual(PgAmcheck(binaries: pg15, host: "/c/run", port: 5434, user: "postgres").command,
+                       ToolCommand(executable: "/usr/lib/postgresql/15/bin/pg_amcheck",
+                                   arguments: ["--host=/c/run", "--port=5434", "--username=postgres", "--all",
+                                               "--heapallindexed", "--install-missing", "--no-password"]))
+        XCTAssertEqual(PgAmcheck(binaries: pg15, host: "db", port: 5432, all: false, heapAllIndexed: false,
+                                 installMissing: false, jobs: 2, noPassword: false).command.arguments,
+                       ["--host=db", "--port=5432", "--jobs=2"])
+    }
+
     func testPgDumpAndPgDumpAllArgv() throws {
         XCTAssertEqual(try PgDump(binaries: pg15, conninfo: "host=/c/run port=5433 dbname=app",
                                   outputFile: "/c/dumps/app/x.dump").command,

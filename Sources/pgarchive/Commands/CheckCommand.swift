@@ -6,11 +6,12 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Sanity checks, one line each, with a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
-        discussion: "Examples:\n  pgarchive check\n  pgarchive check --snapshot-max-age '2 hours' --min-free-percent 20")
+        discussion: "Examples:\n  pgarchive check\n  pgarchive check --snapshot-max-age '2 hours' --min-free-percent 20\n  pgarchive check --verify-max-age '2 days'")
     @OptionGroup var options: ContainerOptions
     @Option(name: .customLong("snapshot-max-age"), help: "Warn when the newest snapshot is older (default 25 hours).") var snapshotMaxAge: String?
     @Option(name: .customLong("max-lag"), help: "Warn when the standby's replay lag is larger (default 1 hour).") var maxLag: String?
     @Option(name: .customLong("wal-max-silence"), help: "Warn when no WAL arrived for this long while the upstream wrote some (default 1 hour).") var walMaxSilence: String?
+    @Option(name: .customLong("verify-max-age"), help: "Warn when the last `pgarchive verify` is older (default 8 days); a failed one is critical.") var verifyMaxAge: String?
     @Option(name: .customLong("min-free-percent"), help: "Warn below this much free space (critical below half of it; default 10).") var minFreePercent: Double?
 
     func run() async throws {
@@ -24,6 +25,7 @@ struct CheckCommand: AsyncParsableCommand {
         if let v = try span(snapshotMaxAge, "snapshot-max-age") { limits.snapshotMaxAge = v }
         if let v = try span(maxLag, "max-lag") { limits.maxReplayLag = v }
         if let v = try span(walMaxSilence, "wal-max-silence") { limits.walMaxSilence = v }
+        if let v = try span(verifyMaxAge, "verify-max-age") { limits.verifyMaxAge = v }
         if let minFreePercent { limits.minFreePercent = minFreePercent }
         let (_, results) = HealthCheck.run(container, limits: limits)
         let worst = results.map(\.level).max() ?? .unknown

@@ -5,9 +5,9 @@ import PGArchiveCore
 struct CronCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cron",
-        abstract: "Jobs for cron: snapshots and expiry, WAL compression, watchdog, maintenance.",
+        abstract: "Jobs for cron: snapshots and expiry, WAL compression, watchdog, maintenance, dumps, verification.",
         discussion: "Each job logs to logs/cron_<job>.log (warnings and errors also to stderr, which cron mails) and records its last run for `container status`. With --no-wait a job exits 75 when another pgarchive holds its lock. `pgarchive container initcron` installs them.\n\nExamples:\n  pgarchive cron watchdog --no-wait\n  pgarchive container initcron --enable",
-        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronCompressWALCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self, CronDumpCommand.self]
+        subcommands: [CronExpireAndCreateSnapshotCommand.self, CronCompressWALCommand.self, CronWatchdogCommand.self, CronMaintenanceCommand.self, CronDumpCommand.self, CronVerifyCommand.self]
     )
 }
 
