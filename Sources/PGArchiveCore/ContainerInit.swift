@@ -78,8 +78,11 @@ public struct ContainerInit {
         logger.info("upstream runs PostgreSQL \(facts.serverVersion)\(facts.inRecovery ? " (a hot standby)" : ""); using the tools in \(binaries.bindir)")
         config.standbyPort = try standbyPort ?? PortRegistry.reserve(for: layout.root, startingAt: 5433)
 
-        // 2. Build, remembering how to undo each step.
+        // 2. Build, remembering how to undo each step. A SIGINT/SIGTERM is honoured at the
+        // next step boundary, through the same rollback as any failure.
         let undo = Undo()
+        Interruption.catchSignals()
+        defer { Interruption.restoreDefaults() }
         do {
             if !existed {
                 guard mkdir(layout.root, 0o700) == 0 else {
@@ -103,10 +106,12 @@ public struct ContainerInit {
                     throw PGArchiveError("cannot create \(directory): \(String(cString: strerror(errno)))")
                 }
             }
+            try Interruption.check()
             let container = Container(layout: layout, config: config, logger: logger)
             try container.saveConfig()
             logger.info("created \(layout.root) (subvolumes wal_archive, standby, dumps; btrfs compression \(btrfsCompression))")
 
+            try Interruption.check()
             _ = try connection.createPhysicalReplicationSlot(config.slot, reserveWAL: true)
             logger.info("created replication slot \(config.slot) on the upstream")
             undo.steps.append(("drop replication slot \(config.slot) on the upstream", {
@@ -119,22 +124,27 @@ public struct ContainerInit {
                 }
             }))
 
+            try Interruption.check()
             let receiver = WALReceiver(container: container)
             try await receiver.start(binaries: binaries, logger: logger)
             undo.steps.append(("stop pg_receivewal", { receiver.stop(logger: logger) }))
 
+            try Interruption.check()
             logger.info("taking a base backup of the upstream into \(layout.standby) (\(facts.databaseSizeDescription)); this is the only full copy pgarchive ever takes")
             try await PgBaseBackup(binaries: binaries, pgdata: layout.standby,
                                    conninfo: config.effectiveUpstreamReplication, walMethod: .none,
                                    checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
             logger.info("base backup complete")
 
+            try Interruption.check()
             let standby = Standby(container: container)
             try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
             undo.steps.append(("stop the standby", { try? await standby.stop(binaries: binaries, logger: logger, mode: .immediate) }))
             try await standby.start(binaries: binaries, logger: logger)
+            try Interruption.check()
             // The first snapshot: its restartpoint is the base backup's fresh checkpoint.
             let first = try await container.createSnapshot(force: true)
+            try Interruption.check()
             logger.info("container \(layout.root) is ready: pg_receivewal streams, the standby replays, first snapshot \(first.name)")
             return container
         } catch {

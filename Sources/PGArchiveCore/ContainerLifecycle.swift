@@ -147,6 +147,8 @@ extension Container {
 
     /// Deletes a subvolume (read-only ones too), or a plain directory left by a half-made step.
     func deleteSubvolumeOrDirectory(_ path: String) throws {
+        // A half-made container (an init killed with SIGKILL) may lack some of them.
+        guard FileManager.default.fileExists(atPath: path) else { return }
         if (try? Subvolume.isSubvolume(path)) == true {
             try Subvolume.delete(path)
         } else {

@@ -104,6 +104,7 @@ public struct Standby: Sendable {
                 logger.info("the standby is replaying (at \(replayed.map { "\($0)" } ?? "?"))")
                 return
             }
+            try Interruption.check()
             if Date().timeIntervalSince(lastNote) > 15 {
                 logger.info("still waiting for the standby to reach a consistent state (it needs the WAL up to the end of its base backup in \(layout.walArchive))")
                 lastNote = Date()

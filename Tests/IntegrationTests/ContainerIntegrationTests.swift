@@ -330,6 +330,37 @@ final class ContainerIntegrationTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("is not a pgarchive container"), result.stderr)
     }
 
+    func testInterruptedInitRollsBackEverything() async throws {
+        let upstream = try await makeUpstream()
+        try await upstream.pgbenchInit(scale: 5)
+        let container = try makeContainer()
+        // Start init as a child and send SIGTERM as soon as pg_receivewal runs (the slot exists).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: container.binary.path)
+        process.arguments = ["container", "init", "-C", container.path, "--upstream", upstream.conninfo]
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in container.binary.environment { environment[key] = value }
+        process.environment = environment
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let receiverStarted = await eventually(timeout: 30, interval: 0.02) {
+            FileManager.default.fileExists(atPath: container.layout.receiverPidFile) || !process.isRunning
+        }
+        XCTAssertTrue(receiverStarted)
+        let receiver = container.receiverPID()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertNotEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("interrupted by SIGTERM") || text.contains("failed"), text)
+        XCTAssertTrue(text.contains("container init failed and was rolled back"), text)
+        XCTAssertEqual(try upstream.scalar("SELECT count(*) FROM pg_replication_slots"), "0", "the slot survived the interrupted init")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: container.path), "the half-made container survived")
+        if let receiver { XCTAssertTrue(Processes.waitForExit(receiver, timeout: 10), "pg_receivewal \(receiver) survived") }
+    }
+
     func testPasswordNeverAppearsInProcessList() async throws {
         let secret = "s3cret-\(UUID().uuidString.prefix(8))"
         let upstream = try await makeUpstream(settings: ["password_encryption": "'scram-sha-256'"])
