@@ -3,7 +3,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= /opt/swift/usr/bin/swift
 
-.PHONY: all build test demo install manual clean
+.PHONY: all build test demo bench install manual clean
 
 all: build
 
@@ -15,6 +15,9 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+bench:
+	bash bench/run.sh
 
 install:
 	$(SWIFT) build -c release
