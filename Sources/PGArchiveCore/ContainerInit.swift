@@ -130,9 +130,14 @@ public struct ContainerInit {
             undo.steps.append(("stop pg_receivewal", { receiver.stop(logger: logger) }))
 
             try Interruption.check()
+            // --wal-method=fetch: the backup carries the WAL it needs to become consistent.
+            // With "none" the upstream would wait until that WAL is *archived* (for ever if
+            // its archive_command fails), and from an upstream that is itself a standby the
+            // standby here could not start before the primary switched segments; the slot
+            // created above already keeps that WAL on the upstream until it is fetched.
             logger.info("taking a base backup of the upstream into \(layout.standby) (\(facts.databaseSizeDescription)); this is the only full copy pgarchive ever takes")
             try await PgBaseBackup(binaries: binaries, pgdata: layout.standby,
-                                   conninfo: config.effectiveUpstreamReplication, walMethod: .none,
+                                   conninfo: config.effectiveUpstreamReplication, walMethod: .fetch,
                                    checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
             logger.info("base backup complete")
 

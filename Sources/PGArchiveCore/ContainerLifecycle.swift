@@ -124,7 +124,7 @@ extension Container {
         try await receiver.start(binaries: binaries, logger: logger)
         logger.info("taking a new base backup into \(layout.standby) (\(facts.databaseSizeDescription))")
         try await PgBaseBackup(binaries: binaries, pgdata: layout.standby, conninfo: config.effectiveUpstreamReplication,
-                               walMethod: .none, checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
+                               walMethod: .fetch, checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
         try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
         try await standby.start(binaries: binaries, logger: logger)
         logger.info("resync complete")

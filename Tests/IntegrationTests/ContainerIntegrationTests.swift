@@ -330,31 +330,39 @@ final class ContainerIntegrationTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("is not a pgarchive container"), result.stderr)
     }
 
+    func testInitDoesNotWaitForAFailingArchiveCommand() async throws {
+        // An upstream whose own archiving is broken: pg_basebackup --wal-method=none would wait
+        // for its WAL to be archived for ever. Bounded by timeout(1), so a regression fails
+        // (exit 124) instead of hanging.
+        let upstream = try await makeUpstream(settings: ["archive_mode": "on", "archive_command": "'/bin/false'"])
+        let container = try makeContainer()
+        let result = try await ToolCommand(executable: "timeout", arguments: [
+            "120", container.binary.path, "container", "init", "-C", container.path, "--upstream", upstream.conninfo,
+        ], environment: container.binary.environment).run()
+        XCTAssertNotEqual(result.exitCode, 124, "container init hung on an upstream whose archive_command fails")
+        XCTAssertEqual(result.exitCode, 0, result.standardError)
+        try mark(upstream, "archive-broken")
+        await assertReplays(container, "archive-broken")
+    }
+
     func testInterruptedInitRollsBackEverything() async throws {
         let upstream = try await makeUpstream()
         try await upstream.pgbenchInit(scale: 5)
         let container = try makeContainer()
-        // Start init as a child and send SIGTERM as soon as pg_receivewal runs (the slot exists).
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: container.binary.path)
-        process.arguments = ["container", "init", "-C", container.path, "--upstream", upstream.conninfo]
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in container.binary.environment { environment[key] = value }
-        process.environment = environment
-        let stderr = Pipe()
-        process.standardError = stderr
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        // Start init in the background and send SIGTERM as soon as pg_receivewal runs (the slot
+        // exists by then). Its output goes to a log beside the container, which init removes.
+        let log = container.scratch + "/init.log"
+        let pid = try ToolCommand(executable: container.binary.path,
+                                  arguments: ["container", "init", "-C", container.path, "--upstream", upstream.conninfo],
+                                  environment: container.binary.environment).spawnDetached(logFile: log)
         let receiverStarted = await eventually(timeout: 30, interval: 0.02) {
-            FileManager.default.fileExists(atPath: container.layout.receiverPidFile) || !process.isRunning
+            FileManager.default.fileExists(atPath: container.layout.receiverPidFile) || !Processes.isAlive(pid)
         }
         XCTAssertTrue(receiverStarted)
         let receiver = container.receiverPID()
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertNotEqual(process.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("interrupted by SIGTERM") || text.contains("failed"), text)
+        kill(pid, SIGTERM)
+        XCTAssertTrue(Processes.waitForExit(pid, timeout: 120), "container init did not end after SIGTERM")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         XCTAssertTrue(text.contains("container init failed and was rolled back"), text)
         XCTAssertEqual(try upstream.scalar("SELECT count(*) FROM pg_replication_slots"), "0", "the slot survived the interrupted init")
         XCTAssertFalse(FileManager.default.fileExists(atPath: container.path), "the half-made container survived")
