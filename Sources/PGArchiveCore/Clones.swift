@@ -77,9 +77,7 @@ public struct CloneStore: Sendable {
     public func logFile(_ name: String) -> String { layout.logs + "/clone_\(name).log" }
 
     public func state(_ name: String) -> DaemonState {
-        Processes.state(pidFile: layout.clone(name) + "/postmaster.pid") { argv in
-            argv.contains { $0.hasSuffix("postgres") || $0.hasPrefix("postgres:") }
-        }
+        Processes.postmasterState(dataDirectory: layout.clone(name))
     }
 }
 

@@ -137,8 +137,7 @@ extension Container {
         let binaries = try await binaries()
         for name in names {
             let dir = layout.clone(name)
-            let state = Processes.state(pidFile: dir + "/postmaster.pid") { $0.contains { $0.hasSuffix("postgres") } }
-            if state.isRunning {
+            if Processes.postmasterState(dataDirectory: dir).isRunning {
                 _ = try? await PgCtl(binaries: binaries, action: .stop, dataDirectory: dir, wait: true, timeout: 60, mode: .fast).command.run()
                 logger.info("stopped clone \(name)")
             }

@@ -94,15 +94,17 @@ public struct ContainerStatus: Sendable, Codable {
             case .stalePIDFile(let pid): return Daemon(state: "stale", pid: pid, detail: state.description)
             }
         }
-        let archive = WALArchive(directory: layout.walArchive)
-        let newest = try? archive.newestSegment()
+        // One directory scan serves the newest segment, the gap check and the archive's size.
+        let allEntries = (try? WALArchive(directory: layout.walArchive).entries(includeRetired: true)) ?? []
+        let entries = allEntries.filter { ($0.path as NSString).deletingLastPathComponent == layout.walArchive }
+        let newest = entries.last { !$0.name.isHistory }
         var status = ContainerStatus(
             container: layout.root, retired: container.isRetired,
             receiver: daemon(WALReceiver(container: container).state()),
             standby: daemon(Standby(container: container).state()),
             upstreamReachable: false, upstreamError: nil,
             newestSegment: newest?.name.fileName, newestSegmentTime: newest?.modified,
-            missingSegments: ((try? archive.missingSegments()) ?? []).map(\.fileName),
+            missingSegments: WALArchive.missingSegments(in: entries).map(\.fileName),
             cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) },
             lastVerify: container.lastVerify())
 
@@ -136,7 +138,7 @@ public struct ContainerStatus: Sendable, Codable {
         let clones = (try? container.clones.list()) ?? []
         status.cloneCount = clones.count
         status.clonesRunning = clones.filter { container.clones.state($0.name).isRunning }.count
-        status.walArchiveBytes = ((try? archive.entries(includeRetired: true)) ?? []).reduce(0) { $0 + $1.size }
+        status.walArchiveBytes = allEntries.reduce(0) { $0 + $1.size }
         var fs = statvfs()
         if statvfs(layout.root, &fs) == 0 {
             status.fileSystemSizeBytes = Int64(fs.f_blocks) * Int64(fs.f_frsize)

@@ -63,6 +63,13 @@ public enum Processes {
         return .stalePIDFile(pid: pid)
     }
 
+    /// State of the PostgreSQL server in `dataDirectory`, from its postmaster.pid.
+    public static func postmasterState(dataDirectory: String) -> DaemonState {
+        state(pidFile: dataDirectory + "/postmaster.pid") { argv in
+            argv.contains { $0.hasSuffix("postgres") || $0.hasPrefix("postgres:") }
+        }
+    }
+
     /// SIGTERM, wait up to `timeout`, then SIGKILL. Returns true when the process is gone.
     /// Reaps the child if it is ours.
     @discardableResult

@@ -18,9 +18,7 @@ public struct Standby: Sendable {
     var upstreamSettingsFile: String { dataDirectory + "/pgarchive.upstream.conf" }
 
     public func state() -> DaemonState {
-        Processes.state(pidFile: dataDirectory + "/postmaster.pid") { argv in
-            argv.contains { $0.hasSuffix("postgres") || $0.hasPrefix("postgres:") }
-        }
+        Processes.postmasterState(dataDirectory: dataDirectory)
     }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") }

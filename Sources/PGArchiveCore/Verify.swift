@@ -507,7 +507,7 @@ extension Container {
         result.amcheckOutput = String(text.prefix(4000))
         if output.exitCode != 0 {
             let lines = text.split(separator: "\n").prefix(5).joined(separator: " | ")
-            result.problems.append("snapshot \(clone.snapshot): pg_amcheck reported \(output.exitCode == 2 ? "corruption" : "errors") (exit \(output.exitCode)) in the restored clone: \(lines.isEmpty ? "no output" : lines); to look closer, `pgarchive clone create check --latest --snapshot \(clone.snapshot) --start`")
+            result.problems.append("snapshot \(clone.snapshot): pg_amcheck reported \(output.exitCode == 2 ? "corruption" : "errors") (exit \(output.exitCode.map(String.init) ?? "by signal \(output.signal ?? 0)")) in the restored clone: \(lines.isEmpty ? "no output" : lines); to look closer, `pgarchive clone create check --latest --snapshot \(clone.snapshot) --start`")
         }
         let base = Conninfo([("host", layout.run), ("port", String(clone.port)), ("dbname", "postgres"), ("user", config.standbyUser)])
         let connection = try Connection(conninfo: base.rendered, connectTimeout: 10)

@@ -62,8 +62,13 @@ public struct WALArchive: Sendable {
     /// Segment numbers missing between the first and the last segment of each timeline
     /// (complete or partial) in the main directory. Empty when the archive is contiguous.
     public func missingSegments(segmentSize: UInt64 = defaultWALSegmentSize) throws(PGArchiveError) -> [WALFileName] {
+        Self.missingSegments(in: try entries(), segmentSize: segmentSize)
+    }
+
+    /// `missingSegments()` over entries already listed.
+    public static func missingSegments(in entries: [Entry], segmentSize: UInt64 = defaultWALSegmentSize) -> [WALFileName] {
         var byTimeline: [UInt32: Set<UInt64>] = [:]
-        for entry in try entries() where !entry.name.isHistory {
+        for entry in entries where !entry.name.isHistory {
             if let n = entry.name.segmentNumber(segmentSize: segmentSize) { byTimeline[entry.name.timeline, default: []].insert(n) }
         }
         var missing: [WALFileName] = []

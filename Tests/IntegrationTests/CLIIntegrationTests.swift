@@ -56,6 +56,7 @@ final class CLIIntegrationTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("container /nonexistent/c does not exist; create it with `pgarchive container init"), missing.stderr)
         let targets = try await binary.run(["clone", "create", "x", "--latest", "--immediate", "-C", "/nonexistent/c"])
         XCTAssertEqual(targets.exitCode, 1)
+        XCTAssertEqual(targets.stderr, "pgarchive: error: give at most one of --time, --restore-point, --lsn, --xid, --immediate, --latest\n")
     }
 }
 

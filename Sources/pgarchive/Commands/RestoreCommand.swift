@@ -17,8 +17,8 @@ struct RestoreCommand: AsyncParsableCommand {
     var socketDirectory: String?
 
     func run() async throws {
-        let container = try options.open()
         let recoveryTarget = try target.target()
+        let container = try options.open()
         if case .time(let date) = recoveryTarget {
             container.logger.info("target time resolved to \(ISO8601.utc(date)) (\(TargetTimeParser.postgresLiteral(date)))")
         }

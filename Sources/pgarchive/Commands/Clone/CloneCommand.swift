@@ -26,8 +26,8 @@ struct CloneCreateCommand: AsyncParsableCommand {
     @Argument(help: "Name of the new clone.") var name: String
 
     func run() async throws {
+        let recoveryTarget = try target.target() // bad options are refused before anything else
         let container = try options.open()
-        let recoveryTarget = try target.target()
         if case .time(let date) = recoveryTarget {
             container.logger.info("target time resolved to \(ISO8601.utc(date)) (\(TargetTimeParser.postgresLiteral(date)))")
         }
