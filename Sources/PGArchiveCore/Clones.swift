@@ -56,7 +56,30 @@ public struct CloneStore: Sendable {
 
     public func list() throws(PGArchiveError) -> [CloneMetadata] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? []
-        return names.sorted().compactMap { try? read($0) }
+        return names.filter { !$0.hasPrefix(".") }.sorted().compactMap { try? read($0) }
+    }
+
+    /// A clone is made as `clones/.creating-PID-NAME` and renamed to `clones/NAME` once it is
+    /// prepared and described, so a killed `clone create` never leaves a half-made clone
+    /// under the clone's name.
+    static let creatingPrefix = ".creating-"
+    func temporaryDirectory(for name: String) -> String { layout.clones + "/\(Self.creatingPrefix)\(getpid())-\(name)" }
+
+    /// Leftovers of killed creates: `.creating-PID-NAME` whose process is gone, as paths.
+    public func leftovers() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix(Self.creatingPrefix) else { return false }
+            let rest = name.dropFirst(Self.creatingPrefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { return true }
+            return !Processes.isAlive(pid)
+        }.sorted().map { layout.clones + "/" + $0 }
+    }
+
+    /// A directory under `clones/` named like a clone but without its metadata.
+    public func isHalfMade(_ name: String) -> Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: layout.clone(name)) && !fm.fileExists(atPath: layout.clone(name) + "/" + Self.metadataFile)
     }
 
     func read(_ name: String) throws(PGArchiveError) -> CloneMetadata {
@@ -138,6 +161,9 @@ extension Container {
     public func createClone(name: String, target: RecoveryTarget, snapshot explicit: String?) async throws -> CloneMetadata {
         try ObjectName.validate(name, kind: "clone")
         guard !FileManager.default.fileExists(atPath: layout.clone(name)) else {
+            if clones.isHalfMade(name) {
+                throw PGArchiveError("clones/\(name) exists but is half-made (it has no \(CloneStore.metadataFile)); `pgarchive clone delete \(name)` removes it")
+            }
             throw PGArchiveError("clone '\(name)' exists already; delete it first (`pgarchive clone delete \(name)`) or pick another name")
         }
         if case .time(let date) = target, date > Date().addingTimeInterval(60) {
@@ -154,13 +180,20 @@ extension Container {
         } else {
             base = try SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
         }
+        removeCloneLeftovers()
         let port = try clonePort()
-        let directory = layout.clone(name)
+        let directory = clones.temporaryDirectory(for: name)
         try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
+        FaultInjection.point("clone-create-copied")
         do {
             try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: "localhost")
             let metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: directory + "/" + CloneStore.metadataFile)
+            FaultInjection.point("clone-create-described")
+            // rename(2) fails rather than replace a directory that appeared meanwhile.
+            guard rename(directory, layout.clone(name)) == 0 else {
+                throw PGArchiveError("cannot rename \(directory) to \(layout.clone(name)): \(String(cString: strerror(errno)))")
+            }
             logger.info("created clone \(name) from snapshot \(base.name), recovering to \(target), port \(port)")
             return metadata
         } catch {
@@ -280,6 +313,17 @@ extension Container {
 
     /// Deletes a clone; a running one only with `force` (it is stopped first).
     public func deleteClone(_ name: String, force: Bool) async throws {
+        try ObjectName.validate(name, kind: "clone")
+        if clones.isHalfMade(name) {
+            // Made by hand or by an older pgarchive killed mid-create: no metadata, so check
+            // the directory itself for a server before deleting it.
+            if case .running(let pid) = Processes.postmasterState(dataDirectory: layout.clone(name)) {
+                throw PGArchiveError("clones/\(name) has no metadata but a server runs in it (pid \(pid)); stop it first")
+            }
+            try Subvolume.delete(layout.clone(name))
+            logger.info("deleted half-made clone \(name) (it had no \(CloneStore.metadataFile))")
+            return
+        }
         _ = try clones.get(name)
         if clones.state(name).isRunning {
             guard force else {
@@ -289,6 +333,18 @@ extension Container {
         }
         try Subvolume.delete(layout.clone(name))
         logger.info("deleted clone \(name)")
+    }
+
+    /// Removes what killed `clone create`s left (`clones/.creating-PID-NAME`).
+    func removeCloneLeftovers() {
+        for path in clones.leftovers() {
+            do {
+                try Subvolume.delete(path)
+                logger.notice("removed \((path as NSString).lastPathComponent), left by an interrupted clone create")
+            } catch {
+                logger.error("could not remove \(path), left by an interrupted clone create: \(error)")
+            }
+        }
     }
 
     /// A writable snapshot of clone SRC as clone DST, with its own port.

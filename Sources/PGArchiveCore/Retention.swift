@@ -93,6 +93,7 @@ extension Container {
     /// Carries out a plan: deletes the snapshots, then the WAL no kept snapshot, clone or the
     /// standby needs. Each failure is logged; one summary error at the end.
     public func apply(_ plan: RetentionPlan) throws {
+        snapshots.removeLeftovers(logger: logger)
         var failures: [String] = []
         for decision in plan.snapshots {
             do {
@@ -108,7 +109,10 @@ extension Container {
         }
         var bytes: Int64 = 0
         for entry in plan.wal {
-            if unlink(entry.path) == 0 { bytes += entry.size } else {
+            if unlink(entry.path) == 0 {
+                bytes += entry.size
+                FaultInjection.point("expire-deleting-wal")
+            } else {
                 failures.append(entry.name.fileName)
                 logger.error("could not delete \(entry.path): \(String(cString: strerror(errno)))")
             }

@@ -71,15 +71,24 @@ public struct SnapshotStore: Sendable {
         return result.sorted { $0.checkpointTime < $1.checkpointTime }
     }
 
-    /// Names of snapshot directories without metadata, and leftovers of interrupted creates.
+    /// What interrupted operations left: `.creating-PID` (a create), `.deleting-NAME.json` (a
+    /// delete), metadata without its snapshot (a create killed before the rename) and, from
+    /// elsewhere, snapshot directories without metadata. Names as they are in `snapshots/`.
     public func incomplete() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.snapshots)) ?? []
+        let fm = FileManager.default
         return names.filter { name in
-            if name.hasPrefix(".creating-") { return true }
-            if name.hasPrefix(".") || name.hasSuffix(".json") { return false }
-            return !FileManager.default.fileExists(atPath: metadataPath(name))
+            if name.hasPrefix(".creating-") || name.hasPrefix(Self.deletingPrefix) { return true }
+            if name.hasPrefix(".") { return false }
+            if name.hasSuffix(".json") { return !fm.fileExists(atPath: layout.snapshot(String(name.dropLast(5)))) }
+            return !fm.fileExists(atPath: metadataPath(name)) && !fm.fileExists(atPath: deletingMarker(name))
         }.sorted()
     }
+
+    /// A snapshot's metadata is renamed to this before the snapshot goes, so a killed delete
+    /// is finished, never mistaken for a half-made snapshot.
+    static let deletingPrefix = ".deleting-"
+    func deletingMarker(_ name: String) -> String { layout.snapshots + "/" + Self.deletingPrefix + name + ".json" }
 
     public func read(_ name: String) throws(PGArchiveError) -> SnapshotMetadata {
         guard let data = FileManager.default.contents(atPath: metadataPath(name)),
@@ -123,22 +132,51 @@ public struct SnapshotStore: Sendable {
         return d
     }()
 
-    /// Removes leftovers of interrupted creates (`.creating-PID` whose process is gone).
+    /// Cleans up after interrupted creates and deletes; called with the snapshots lock held.
+    /// Removes `.creating-PID` whose process is gone and metadata whose snapshot was never
+    /// renamed into place, and finishes deletes that were killed half-way (`.deleting-NAME.json`).
     func removeLeftovers(logger: Logger) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.snapshots)) ?? []
-        for name in names where name.hasPrefix(".creating-") {
-            if let pid = pid_t(name.dropFirst(".creating-".count)), Processes.isAlive(pid) { continue }
-            try? Subvolume.delete(layout.snapshots + "/" + name)
-            logger.notice("removed \(name), left by an interrupted snapshot create")
+        let fm = FileManager.default
+        let names = (try? fm.contentsOfDirectory(atPath: layout.snapshots)) ?? []
+        for name in names.sorted() {
+            if name.hasPrefix(".creating-") {
+                if let pid = pid_t(name.dropFirst(".creating-".count)), Processes.isAlive(pid) { continue }
+                do {
+                    try Subvolume.delete(layout.snapshots + "/" + name)
+                    logger.notice("removed \(name), left by an interrupted snapshot create")
+                } catch {
+                    logger.error("could not remove \(name), left by an interrupted snapshot create: \(error)")
+                }
+            } else if name.hasPrefix(Self.deletingPrefix), name.hasSuffix(".json") {
+                let snapshot = String(name.dropFirst(Self.deletingPrefix.count).dropLast(5))
+                guard (try? ObjectName.validate(snapshot, kind: "snapshot")) != nil else { continue }
+                do {
+                    if fm.fileExists(atPath: layout.snapshot(snapshot)) { try Subvolume.delete(layout.snapshot(snapshot)) }
+                    try? fm.removeItem(atPath: layout.snapshots + "/" + name)
+                    logger.notice("finished deleting snapshot \(snapshot), which an interrupted delete had left")
+                } catch {
+                    logger.error("could not finish deleting snapshot \(snapshot): \(error)")
+                }
+            } else if !name.hasPrefix("."), name.hasSuffix(".json"), !fm.fileExists(atPath: layout.snapshot(String(name.dropLast(5)))) {
+                try? fm.removeItem(atPath: layout.snapshots + "/" + name)
+                logger.notice("removed \(name): metadata of a snapshot create that was interrupted before the snapshot was in place")
+            }
         }
     }
 
-    /// Deletes a snapshot: metadata first (so it stops being offered), then the subvolume.
+    /// Deletes a snapshot. The metadata is first renamed to `.deleting-NAME.json`, so the
+    /// snapshot stops being offered at once and a delete killed half-way is finished by the
+    /// next create, delete or expire instead of leaving a snapshot without metadata.
     func delete(_ name: String) throws {
-        try? FileManager.default.removeItem(atPath: metadataPath(name))
+        let marker = deletingMarker(name)
+        if rename(metadataPath(name), marker) != 0 && errno != ENOENT {
+            throw PGArchiveError("cannot rename \(metadataPath(name)) to \(marker): \(String(cString: strerror(errno)))")
+        }
+        FaultInjection.point("snapshot-delete-marked")
         if FileManager.default.fileExists(atPath: layout.snapshot(name)) {
             try Subvolume.delete(layout.snapshot(name))
         }
+        try? FileManager.default.removeItem(atPath: marker)
     }
 }
 
@@ -177,6 +215,7 @@ extension Container {
 
         let temporary = layout.snapshots + "/.creating-\(getpid())"
         try Subvolume.snapshot(source: layout.standby, destination: temporary, readOnly: true)
+        FaultInjection.point("snapshot-create-copied")
         do {
             // Read after the snapshot: upper bounds of what the snapshot contains.
             var replayed: LSN?
@@ -206,6 +245,7 @@ extension Container {
                 systemIdentifier: String(control.systemIdentifier), walSegmentSize: control.walSegmentSize,
                 pgarchiveVersion: PGArchiveVersion.string)
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: store.metadataPath(name))
+            FaultInjection.point("snapshot-create-described")
             guard rename(temporary, layout.snapshot(name)) == 0 else {
                 let message = String(cString: strerror(errno))
                 try? FileManager.default.removeItem(atPath: store.metadataPath(name))
@@ -228,6 +268,7 @@ extension Container {
 
     /// Deletes snapshots by name. Every name is checked before anything is deleted.
     public func deleteSnapshots(_ names: [String], force: Bool) throws {
+        snapshots.removeLeftovers(logger: logger)
         var seen = Set<String>()
         let dependents = cloneDependents()
         for name in names {

@@ -423,6 +423,10 @@ extension Container {
             leftovers += 1
             if name.hasPrefix(".creating-") {
                 report.problems.append("snapshots/\(name) is left by an interrupted snapshot create: the next `pgarchive snapshot create` removes it")
+            } else if name.hasPrefix(SnapshotStore.deletingPrefix) {
+                report.problems.append("snapshots/\(name) marks an interrupted snapshot delete: the next `pgarchive snapshot create`, `delete` or `expire` finishes it")
+            } else if name.hasSuffix(".json") {
+                report.problems.append("snapshots/\(name) is metadata without its snapshot, left by an interrupted snapshot create: the next `pgarchive snapshot create` removes it")
             } else {
                 report.problems.append("snapshots/\(name) has no metadata (\(name).json): it is half-made and never offered for restores; remove it with `btrfs subvolume delete` after making it writable")
             }
@@ -441,6 +445,10 @@ extension Container {
                 leftovers += 1
                 report.problems.append("clone \(name) is left by an interrupted verify (pid \(pid)): the next `pgarchive verify --restore` removes it, or `pgarchive clone delete --force \(name)`")
             }
+        }
+        for path in clones.leftovers() {
+            leftovers += 1
+            report.problems.append("clones/\((path as NSString).lastPathComponent) is left by an interrupted clone create: the next `pgarchive clone create` removes it")
         }
         for path in dumpStore.leftovers() {
             if let pid = DumpStore.leftoverPID(path), pid == getpid() || DumpStore.isLivePGArchive(pid) { continue }

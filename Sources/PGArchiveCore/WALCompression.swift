@@ -700,6 +700,7 @@ extension WALArchive {
             try WALCompression.writeAll(out, compressed, path: temporary)
             var times = [st.st_atim, st.st_mtim]
             _ = futimens(out, &times)
+            FaultInjection.point("compress-wal-writing")
             guard fsync(out) == 0 else { throw WALCompressionError.failed("cannot fsync \(temporary): \(String(cString: strerror(errno)))") }
             guard close(out) == 0 else { throw WALCompressionError.failed("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         } catch {
@@ -726,6 +727,7 @@ extension WALArchive {
             throw error
         }
         try WALCompression.fsyncDirectory(dir)
+        FaultInjection.point("compress-wal-renamed")
         guard unlink(path) == 0 || errno == ENOENT else {
             throw .failed("compressed \(final) but cannot remove \(path): \(String(cString: strerror(errno)))")
         }
