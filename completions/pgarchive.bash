@@ -722,15 +722,18 @@ _pgarchive_snapshot() {
 
 _pgarchive_snapshot_create() {
     repeating_flags=()
-    non_repeating_flags=(-v --verbose --force --no-wait --version -h --help)
+    non_repeating_flags=(-v --verbose --force --no-wait --checkpoint-upstream --version -h --help)
     repeating_options=()
-    non_repeating_options=(-C --container)
+    non_repeating_options=(-C --container --replay-timeout)
     __pgarchive_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '-C'|'--container')
         __pgarchive_add_completions -d
+        return
+        ;;
+    '--replay-timeout')
         return
         ;;
     esac

@@ -259,6 +259,47 @@ extension Container {
         }
     }
 
+    /// For `snapshot create --checkpoint-upstream`: CHECKPOINT on the upstream, close its WAL
+    /// segment (the standby replays complete segments only) and wait until the standby has
+    /// replayed past it, so the next restartpoint, and the snapshot, hold everything
+    /// committed upstream before this call. Returns the LSN waited for.
+    @discardableResult
+    public func checkpointUpstreamAndWaitForReplay(timeout: TimeInterval) async throws -> LSN {
+        // Snapshots are named after their restartpoint's second: an upstream checkpoint in the
+        // newest snapshot's second would look like that snapshot.
+        if let newest = try? snapshots.list().last {
+            let second = newest.checkpointTime.timeIntervalSince1970.rounded(.down)
+            let wait = second + 1 - Date().timeIntervalSince1970
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 10)) }
+        }
+        let upstream: Connection
+        do { upstream = try upstreamConnection() } catch {
+            throw PGArchiveError("--checkpoint-upstream needs the upstream: \(error)")
+        }
+        defer { upstream.close() }
+        do { try upstream.checkpoint() } catch {
+            throw PGArchiveError("cannot CHECKPOINT the upstream (\(error)); the role of `upstream` needs superuser or pg_checkpoint: GRANT pg_checkpoint TO <role>")
+        }
+        let target: LSN
+        do { target = try upstream.switchWAL() } catch {
+            throw PGArchiveError("cannot close the upstream's WAL segment (\(error)); the role of `upstream` needs superuser or GRANT EXECUTE ON FUNCTION pg_switch_wal() TO <role>")
+        }
+        logger.info("CHECKPOINT on the upstream; waiting for the standby to replay up to \(target)")
+        let deadline = Date().addingTimeInterval(timeout)
+        var replayed: LSN?
+        while true {
+            if let connection = try? standbyConnection() {
+                replayed = try? connection.lastReplayLSN()
+                connection.close()
+                if let replayed, replayed >= target { return target }
+            }
+            guard Date() < deadline else { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let position = replayed.map { "it has replayed up to \($0)" } ?? "it does not answer"
+        throw PGArchiveError("the standby has not replayed up to the upstream's \(target) within \(Int(timeout)) s (\(position)); see `pgarchive container status` for the receiver and the standby")
+    }
+
     /// Names of clones based on each snapshot.
     public func cloneDependents() -> [String: [String]] {
         var result: [String: [String]] = [:]

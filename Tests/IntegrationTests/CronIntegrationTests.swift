@@ -92,6 +92,43 @@ final class CronIntegrationTests: XCTestCase {
         XCTAssertTrue(replayed, "the standby did not replay past \(switched)", file: file, line: line)
     }
 
+    // MARK: - snapshot create --checkpoint-upstream
+
+    func testSnapshotAfterUpstreamCheckpointHoldsEverythingCommittedBefore() async throws {
+        let upstream = try await makeUpstream()
+        let container = try makeContainer()
+        try await container.initContainer(upstream: upstream)
+        // Committed, but no checkpoint or segment switch after it: a plain snapshot create
+        // would not hold it yet.
+        try upstream.sql("INSERT INTO markers (note) VALUES ('before-snapshot')")
+        let result = try await container.ok(["snapshot", "create", "--checkpoint-upstream", "--replay-timeout", "120"])
+        let name = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let names = try await snapshotNames(container)
+        XCTAssertEqual(names.last, name)
+        // A later row, so recovery from the snapshot has a record past its consistent point;
+        // --immediate stops there, before it.
+        try mark(upstream, "after-snapshot")
+        try await container.ok(["clone", "create", "at-snapshot", "--immediate", "--snapshot", name])
+        try await container.ok(["clone", "start", "at-snapshot"])
+        let port = try CloneStore(layout: container.layout).get("at-snapshot").port
+        let connection = try Connection(conninfo: "host=\(container.layout.run) port=\(port) dbname=postgres user=\(try container.config().standbyUser)", connectTimeout: 10)
+        defer { connection.close() }
+        let notes = try connection.query("SELECT note FROM markers ORDER BY id").rows.compactMap { $0[0] }
+        XCTAssertEqual(notes, ["before-snapshot"], "the snapshot must hold the row committed before it, and not the one after")
+        try await container.ok(["clone", "delete", "--force", "at-snapshot"])
+
+        // Bad input changes nothing; an unreachable upstream is a clear error, no snapshot.
+        let zero = try await container.run(["snapshot", "create", "--checkpoint-upstream", "--replay-timeout", "0"])
+        XCTAssertEqual(zero.exitCode, 64, "\(zero)")
+        XCTAssertTrue(zero.stderr.contains("--replay-timeout must be a positive number of seconds"), zero.stderr)
+        await upstream.stop()
+        let down = try await container.run(["snapshot", "create", "--checkpoint-upstream"])
+        XCTAssertEqual(down.exitCode, 1, "\(down)")
+        XCTAssertTrue(down.stderr.contains("--checkpoint-upstream needs the upstream"), down.stderr)
+        let after = try await snapshotNames(container)
+        XCTAssertEqual(after, names)
+    }
+
     // MARK: - watchdog
 
     func testWatchdogRestartsKilledReceiverAndStandby() async throws {
