@@ -216,6 +216,54 @@ final class ContainerIntegrationTests: XCTestCase {
         XCTAssertEqual(try replica.scalar("SELECT slot_name FROM pg_replication_slots"), "pgarchive_c")
     }
 
+    /// The upstream is a standby that gets promoted (a failover): pg_receivewal follows it onto
+    /// timeline 2, the container's standby too, `verify` walks the archive across the
+    /// timeline history file, and a clone of a snapshot from timeline 1 replays across the
+    /// switch to the newest row.
+    func testPromotedUpstreamIsFollowedOntoTheNewTimeline() async throws {
+        let primary = try await makeUpstream("primary")
+        try mark(primary, "before-promotion")
+        let replica = try await UpstreamCluster.replica(of: primary, name: "replica")
+        upstreams.append(replica)
+        let container = try makeContainer()
+        try await container.initContainer(upstream: replica)
+        await assertReplays(container, "before-promotion")
+        let snapshotsBefore = try SnapshotStore(layout: container.layout).list()
+        let onTimeline1 = try XCTUnwrap(snapshotsBefore.last)
+        XCTAssertEqual(onTimeline1.timeline, 1)
+
+        // Failover: the primary goes away, the replica is promoted and takes writes.
+        await primary.stop()
+        XCTAssertEqual(try replica.scalar("SELECT pg_promote(true, 60)"), "t")
+        try mark(replica, "after-promotion")
+        let followed = await eventually(timeout: 120) {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: container.layout.walArchive)) ?? []
+            return files.contains("00000002.history") && files.contains { $0.hasPrefix("00000002") && !$0.hasSuffix(".history") && !$0.hasSuffix(".partial") }
+        }
+        XCTAssertTrue(followed, "pg_receivewal did not follow the promoted upstream onto timeline 2: \((try? FileManager.default.contentsOfDirectory(atPath: container.layout.walArchive)) ?? [])")
+        await assertReplays(container, "after-promotion", timeout: 120)
+
+        try await container.ok(["snapshot", "create", "--checkpoint-upstream", "--replay-timeout", "120"])
+        let onTimeline2 = try XCTUnwrap(try SnapshotStore(layout: container.layout).list().last)
+        XCTAssertEqual(onTimeline2.timeline, 2, "the new snapshot is not on the new timeline")
+
+        let verified = try await container.run(["verify"])
+        XCTAssertEqual(verified.exitCode, 0, "\(verified)")
+        XCTAssertTrue(verified.stdout.contains("on timelines 1 → 2") && verified.stdout.contains(", contiguous"), verified.stdout)
+
+        // From the timeline-1 snapshot, across the switch, to the newest row.
+        try await container.ok(["clone", "create", "across", "--latest", "--snapshot", onTimeline1.name])
+        try await container.ok(["clone", "start", "across"])
+        let port = try CloneStore(layout: container.layout).get("across").port
+        let connection = try Connection(conninfo: "host=\(container.layout.run) port=\(port) dbname=postgres user=\(try container.config().standbyUser)", connectTimeout: 10)
+        defer { connection.close() }
+        let notes = try connection.query("SELECT note FROM markers ORDER BY id").rows.compactMap { $0[0] }
+        XCTAssertEqual(notes, ["before-promotion", "after-promotion"])
+        try await container.ok(["clone", "delete", "--force", "across"])
+        let restore = try await container.run(["verify", "--restore"])
+        XCTAssertEqual(restore.exitCode, 0, "\(restore)")
+    }
+
     // MARK: - retire, resync, purge
 
     func testRetireThenResyncKeepsOldSegments() async throws {
@@ -275,7 +323,7 @@ final class ContainerIntegrationTests: XCTestCase {
         // A non-empty directory.
         let nonEmpty = try makeContainer()
         try FileManager.default.createDirectory(atPath: nonEmpty.path, withIntermediateDirectories: false)
-        FileManager.default.createFile(atPath: nonEmpty.path + "/precious", contents: Data("keep".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: nonEmpty.path + "/precious", contents: Data("keep".utf8)))
         var result = try await nonEmpty.run(["container", "init", "--upstream", upstream.conninfo])
         XCTAssertEqual(result.exitCode, 1)
         XCTAssertTrue(result.stderr.contains("exists and is not empty"), result.stderr)
