@@ -198,9 +198,21 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         try upstream.scalar("SELECT sync_state FROM pg_stat_replication WHERE application_name = $1", [applicationName])
     }
 
+    static let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/status.schema.json").path
+
+    /// `container status --json`, validated against docs/status.schema.json (python3-jsonschema).
     func statusJSON(_ container: ContainerFixture, file: StaticString = #filePath, line: UInt = #line) async throws -> ContainerStatus {
         let result = try await container.run(["container", "status", "--json"])
         XCTAssertTrue([0, 1, 2].contains(result.exitCode), "\(result)", file: file, line: line)
+        let python = "/usr/bin/python3"
+        let probe = try await ToolCommand(executable: python, arguments: ["-c", "import jsonschema"]).run()
+        if probe.exitCode != 0 {
+            try IntegrationEnvironment.unavailable("python3-jsonschema is not installed (make test installs it)", file: file, line: line)
+        }
+        let script = "import json,sys,jsonschema; jsonschema.validate(json.load(sys.stdin), json.load(open(sys.argv[1]))); print('valid')"
+        let valid = try await ToolCommand(executable: python, arguments: ["-c", script, Self.schema]).run(input: result.stdout)
+        XCTAssertEqual(valid.exitCode, 0, "status --json does not match docs/status.schema.json:\n\(valid.standardError)\n\(result.stdout)", file: file, line: line)
         return try SnapshotStore.decoder.decode(ContainerStatus.self, from: Data(result.stdout.utf8))
     }
 
@@ -225,6 +237,10 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         try await newCheckpointReplayed(upstream, container)
         let snapshotsBefore = try await snapshotNames(container)
         let receiver = try XCTUnwrap(container.receiverPID())
+        // Never more than one receiver, at any moment of the test (sampled every 50 ms).
+        let sampler = ReceiverSampler(archive: container.layout.walArchive)
+        let sampling = Task.detached { await sampler.run() }
+        defer { sampling.cancel() }
 
         await upstream.stop()
 
@@ -270,10 +286,10 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let json = try await statusJSON(container)
         XCTAssertFalse(json.upstreamReachable)
         XCTAssertNil(json.receiverSyncState)
-        let check = try await container.run(["check"])
-        XCTAssertEqual(check.exitCode, 2, "\(check)")
-        XCTAssertTrue(check.stdout.contains("upstream reachable: CRITICAL"), check.stdout)
-        XCTAssertTrue(check.stdout.contains("watchdog failed: the upstream is unreachable"), check.stdout)
+        let downCheck = try await container.run(["check"])
+        XCTAssertEqual(downCheck.exitCode, 2, "CRITICAL, not UNKNOWN: \(downCheck)")
+        XCTAssertTrue(downCheck.stdout.contains("upstream reachable: CRITICAL"), downCheck.stdout)
+        XCTAssertTrue(downCheck.stdout.contains("watchdog failed: the upstream is unreachable"), downCheck.stdout)
 
         // The receiver dies while the upstream is down: overlapping watchdogs report and
         // start nothing (a pg_receivewal would only fail to connect); never two receivers.
@@ -321,6 +337,14 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let ok = try await container.run(["container", "status"])
         XCTAssertEqual(ok.exitCode, 0, "\(ok)")
         XCTAssertTrue(ok.stdout.contains("health:           ok"), ok.stdout)
+        let check = try await container.run(["check"])
+        XCTAssertEqual(check.exitCode, 0, "\(check)")
+        XCTAssertTrue(check.stdout.contains("upstream reachable: OK"), check.stdout)
+
+        sampling.cancel()
+        let (samples, most) = await sampling.value
+        XCTAssertGreaterThan(samples, 20, "the sampler hardly ran")
+        XCTAssertEqual(most, 1, "at some moment \(most) pg_receivewal processes wrote into the archive")
     }
 
     func mark(_ upstream: UpstreamCluster, _ id: Int, _ note: String) throws {
@@ -383,17 +407,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         return results
     }
 
-    /// Every pg_receivewal process writing into this container's archive (from /proc).
-    func receiverPIDs(_ container: ContainerFixture) -> [pid_t] {
-        let archive = container.layout.walArchive
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return names.compactMap { name -> pid_t? in
-            guard let pid = pid_t(name), let argv = Processes.commandLine(of: pid),
-                  argv.first.map({ ($0 as NSString).lastPathComponent }) == "pg_receivewal",
-                  argv.contains(where: { $0 == archive || $0 == "--directory=" + archive }) else { return nil }
-            return pid
-        }.sorted()
-    }
+    func receiverPIDs(_ container: ContainerFixture) -> [pid_t] { archiveReceivers(archive: container.layout.walArchive) }
 }
 
 /// Commits markers one by one (autocommit) until the upstream fails, recording each one
@@ -437,6 +451,34 @@ private func writeMarkers(_ upstream: UpstreamCluster, slot: String, switchEvery
     }
     if log.endError.isEmpty { log.endError = "(deadline reached)" }
     return log
+}
+
+/// Every pg_receivewal process writing into `archive` (from /proc).
+private func archiveReceivers(archive: String) -> [pid_t] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return names.compactMap { name -> pid_t? in
+        guard let pid = pid_t(name), let argv = Processes.commandLine(of: pid),
+              argv.first.map({ ($0 as NSString).lastPathComponent }) == "pg_receivewal",
+              argv.contains(where: { $0 == archive || $0 == "--directory=" + archive }) else { return nil }
+        return pid
+    }.sorted()
+}
+
+/// Counts the receivers of one archive until cancelled: (samples taken, most seen at once).
+private final class ReceiverSampler: Sendable {
+    let archive: String
+    init(archive: String) { self.archive = archive }
+
+    func run() async -> (samples: Int, most: Int) {
+        var samples = 0
+        var most = 0
+        while !Task.isCancelled {
+            most = max(most, archiveReceivers(archive: archive).count)
+            samples += 1
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return (samples, most)
+    }
 }
 
 /// Pids whose parent is `parent` (from /proc/PID/stat).
