@@ -42,7 +42,7 @@ public struct HealthCheck: Sendable {
             if s.receiver.state != "running" {
                 add("WAL arriving", .critical, "pg_receivewal is \(s.receiver.state)")
             } else if let written = s.newestSegmentTime, now.timeIntervalSince(written) > Double(limits.walMaxSilence.seconds),
-                      let up = s.upstreamLSN.flatMap(LSN.init), let got = (s.receivedLSN ?? s.slotRestartLSN).flatMap(LSN.init), up > got {
+                      let up = s.upstreamLSN.flatMap(LSN.init), let got = (s.receiverWriteLSN ?? s.receivedLSN ?? s.slotRestartLSN).flatMap(LSN.init), up > got {
                 add("WAL arriving", .warning, "nothing written for \(TimeSpan(seconds: Int64(now.timeIntervalSince(written))).approximate) while the upstream is \(up.value - got.value) bytes ahead")
             } else {
                 add("WAL arriving", .ok, "pg_receivewal pid \(s.receiver.pid.map(String.init) ?? "?"), newest \(s.newestSegment ?? "-")")

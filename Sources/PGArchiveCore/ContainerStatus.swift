@@ -32,6 +32,9 @@ public struct ContainerStatus: Sendable, Codable {
     public var slotWALStatus: String?
     /// WAL position pg_receivewal reported as flushed (from the upstream's pg_stat_replication).
     public var receivedLSN: String?
+    /// WAL position pg_receivewal reported as written (not yet fsynced). Without --synchronous
+    /// it flushes only at segment ends, so this, not `receivedLSN`, shows it is keeping up.
+    public var receiverWriteLSN: String?
     /// The container's `synchronous` setting (pg_receivewal runs with --synchronous).
     public var synchronous: Bool?
     /// The application_name pg_receivewal connects with (for synchronous_standby_names).
@@ -125,7 +128,7 @@ public struct ContainerStatus: Sendable, Codable {
             upstreamLSN = try upstream.currentWALLSN()
             status.upstreamLSN = upstreamLSN?.description
             let rows = try upstream.query("""
-                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.sync_state
+                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
                 FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
                 WHERE s.slot_name = $1
                 """, [container.config.slot]).rows
@@ -135,6 +138,7 @@ public struct ContainerStatus: Sendable, Codable {
                 status.slotWALStatus = row["wal_status"]
                 status.receivedLSN = row["flush_lsn"]
                 status.receiverSyncState = row["sync_state"]
+                status.receiverWriteLSN = row["write_lsn"]
             }
         } catch {
             status.upstreamError = "\(error)"

@@ -49,9 +49,17 @@ extension Container {
         var stuck: [String] = []
 
         // Receiver: its mark is the newest file and its modification time.
+        // No progress only counts while it could progress: not while the upstream is away, nor
+        // from before a restart (else the first run after a long outage calls it stuck).
         let receiverMark = "\(status.newestSegment ?? "-")@\(status.newestSegmentTime.map { ISO8601.utcMicroseconds($0) } ?? "-")"
-        if receiverMark != memory.receiverMark { memory.receiverMark = receiverMark; memory.receiverSince = now }
-        if let upstream = status.upstreamLSN.flatMap(LSN.init), let received = status.receivedLSN.flatMap(LSN.init) ?? status.slotRestartLSN.flatMap(LSN.init),
+        if receiverMark != memory.receiverMark || !status.upstreamReachable || actions.contains("restarted pg_receivewal") {
+            memory.receiverMark = receiverMark
+            memory.receiverSince = now
+        }
+        // Written, not flushed: without --synchronous pg_receivewal flushes only at segment
+        // ends, and an idle upstream mid-segment is not a stuck receiver.
+        if let upstream = status.upstreamLSN.flatMap(LSN.init),
+           let received = (status.receiverWriteLSN ?? status.receivedLSN ?? status.slotRestartLSN).flatMap(LSN.init),
            upstream > received, let since = memory.receiverSince, now.timeIntervalSince(since) > limit {
             stuck.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
         }

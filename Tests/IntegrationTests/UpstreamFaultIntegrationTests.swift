@@ -232,6 +232,15 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
     func testUpstreamDownLongerThanACronCycleJobsReportDoNotPileUpAndResume() async throws {
         let upstream = try await makeUpstream("down")
         let container = try await makeContainer(upstream)
+        // A short stuck limit, and an outage longer than it: the first watchdog run after the
+        // outage must not call the receiver stuck for the time the upstream was away.
+        let stuckAfter: TimeInterval = 30
+        let configText = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
+        XCTAssertTrue(configText.contains("\nwatchdog_stuck_after = "), configText)
+        try configText.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("watchdog_stuck_after = ") ? "watchdog_stuck_after = '\(Int(stuckAfter))s'" : String($0) }
+            .joined(separator: "\n").write(toFile: container.layout.configFile, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try container.config().watchdogStuckAfter, TimeSpan(seconds: Int64(stuckAfter)))
         try mark(upstream, 1, "before-stop")
         await assertReplays(container, 1)
         try await newCheckpointReplayed(upstream, container)
@@ -243,6 +252,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         defer { sampling.cancel() }
 
         await upstream.stop()
+        let stopped = Date()
 
         // Two cron cycles of the watchdog: each reports the upstream and returns; the
         // receiver (retrying by itself) is left alone.
@@ -308,6 +318,8 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
 
         // The upstream comes back: the next watchdog run restarts the receiver, new rows
         // arrive, replay, and are in a new snapshot's clone; status is ok again.
+        let outage = Date().timeIntervalSince(stopped)
+        if outage < stuckAfter + 5 { try await Task.sleep(for: .seconds(stuckAfter + 5 - outage)) }
         try await upstream.start()
         try mark(upstream, 2, "after-restart")
         let resumed = try await cron(container, "watchdog")
@@ -345,6 +357,54 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let (samples, most) = await sampling.value
         XCTAssertGreaterThan(samples, 20, "the sampler hardly ran")
         XCTAssertEqual(most, 1, "at some moment \(most) pg_receivewal processes wrote into the archive")
+    }
+
+    /// Without --synchronous pg_receivewal flushes only at segment ends: on an upstream that
+    /// goes quiet mid-segment its flush_lsn stays behind for good. The watchdog must measure
+    /// progress by what it wrote, or it calls a healthy receiver stuck (and cron mails it).
+    func testQuietUpstreamMidSegmentIsNotAStuckReceiver() async throws {
+        let upstream = try await makeUpstream("quiet")
+        let container = try await makeContainer(upstream)
+        let stuckAfter = 20
+        let configText = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
+        try configText.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("watchdog_stuck_after = ") ? "watchdog_stuck_after = '\(stuckAfter)s'" : String($0) }
+            .joined(separator: "\n").write(toFile: container.layout.configFile, atomically: true, encoding: .utf8)
+        let slot = try container.config().slot
+
+        // A checkpoint now, so no timed one falls into the test; then one row mid-segment,
+        // and quiet: until the bgwriter's standby snapshot (every 15 s after activity) is
+        // written, the upstream's position moves.
+        try upstream.sql("CHECKPOINT")
+        try upstream.sql("INSERT INTO markers (id, note) VALUES (1, 'mid-segment')")
+        var position = try XCTUnwrap(upstream.scalar("SELECT pg_current_wal_lsn()"))
+        var quietSince = Date()
+        let quiet = await eventually(timeout: 120, interval: 1) {
+            let now = (try? upstream.scalar("SELECT pg_current_wal_lsn()")) ?? nil
+            if now != position { position = now ?? ""; quietSince = Date() }
+            return Date().timeIntervalSince(quietSince) > 17
+        }
+        XCTAssertTrue(quiet, "the upstream did not go quiet")
+        // The receiver has written everything the upstream has (it reports every 10 s).
+        let caughtUp = await eventually(timeout: 60) {
+            (try? upstream.scalar("SELECT write_lsn = pg_current_wal_lsn() FROM pg_stat_replication WHERE application_name = $1", [slot])) == "t"
+        }
+        XCTAssertTrue(caughtUp, "pg_receivewal did not report writing up to the upstream's position")
+        let first = try await cron(container, "watchdog")
+        XCTAssertEqual(first.exitCode, 0, "\(first)")
+        try await Task.sleep(for: .seconds(stuckAfter + 5))
+
+        // The premise: flushed lags behind the upstream, written does not.
+        let status = try await statusJSON(container)
+        let upstreamLSN = try XCTUnwrap(status.upstreamLSN.flatMap(LSN.init))
+        let flushed = try XCTUnwrap(status.receivedLSN.flatMap(LSN.init))
+        XCTAssertLessThan(flushed, upstreamLSN, "flush_lsn is expected to stop at the segment start without --synchronous")
+        XCTAssertEqual(status.receiverWriteLSN.flatMap(LSN.init), upstreamLSN)
+        let second = try await cron(container, "watchdog")
+        XCTAssertEqual(second.exitCode, 0, "a quiet upstream is not a stuck receiver: \(second)")
+        XCTAssertEqual(try lastRun(container, "watchdog").message, "all running")
+        let check = try await container.run(["check"])
+        XCTAssertEqual(check.exitCode, 0, "\(check)")
     }
 
     func mark(_ upstream: UpstreamCluster, _ id: Int, _ note: String) throws {

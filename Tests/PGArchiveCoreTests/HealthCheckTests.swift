@@ -86,6 +86,10 @@ final class HealthCheckTests: XCTestCase {
         XCTAssertEqual(levels(s)["WAL arriving"], .warning, "silent for 2 h while the upstream is ahead")
         s = healthy(); s.newestSegmentTime = now.addingTimeInterval(-7200)
         XCTAssertEqual(levels(s)["WAL arriving"], .ok, "a quiet upstream is not a problem")
+        s = healthy(); s.newestSegmentTime = now.addingTimeInterval(-7200); s.receivedLSN = "0/4000000"; s.receiverWriteLSN = "0/5000000"
+        XCTAssertEqual(levels(s)["WAL arriving"], .ok, "a quiet upstream mid-segment: written all, flushed at the segment start (no --synchronous)")
+        s.receiverWriteLSN = "0/4800000"
+        XCTAssertEqual(levels(s)["WAL arriving"], .warning, "written behind the upstream for 2 h")
         s = healthy(); s.replayLagSeconds = 4000
         XCTAssertEqual(levels(s)["standby replaying"], .warning)
         s = healthy(); s.newestSnapshotAgeSeconds = 26 * 3600
