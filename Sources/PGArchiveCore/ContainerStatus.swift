@@ -196,7 +196,7 @@ public struct ContainerStatus: Sendable, Codable {
         } else {
             lines.append("upstream:         UNREACHABLE: \(upstreamError ?? "unknown error")")
         }
-        lines.append("last received:    \(receivedLSN ?? "-")")
+        lines.append("last received:    \(receivedLSN ?? "-")\(receiverWriteLSN.map { " flushed, \($0) written" } ?? "")")
         lines.append("sync state:       \(receiverSyncState ?? "-") (application_name \(receiverApplicationName ?? "-"), synchronous = \(synchronous == true ? "on" : "off"))")
         lines.append("last replayed:    \(replayedLSN ?? "-")\(lastReplayedTransaction.map { ", last transaction at \(ISO8601.utc($0))\(ago($0))" } ?? "")")
         if let replayLagBytes {
