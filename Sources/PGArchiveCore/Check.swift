@@ -42,10 +42,25 @@ public struct HealthCheck: Sendable {
             if s.receiver.state != "running" {
                 add("WAL arriving", .critical, "pg_receivewal is \(s.receiver.state)")
             } else if let written = s.newestSegmentTime, now.timeIntervalSince(written) > Double(limits.walMaxSilence.seconds),
-                      let up = s.upstreamLSN.flatMap(LSN.init), let got = (s.receivedLSN ?? s.slotRestartLSN).flatMap(LSN.init), up > got {
+                      let up = s.upstreamLSN.flatMap(LSN.init), let got = (s.receiverWriteLSN ?? s.receivedLSN ?? s.slotRestartLSN).flatMap(LSN.init), up > got {
                 add("WAL arriving", .warning, "nothing written for \(TimeSpan(seconds: Int64(now.timeIntervalSince(written))).approximate) while the upstream is \(up.value - got.value) bytes ahead")
             } else {
                 add("WAL arriving", .ok, "pg_receivewal pid \(s.receiver.pid.map(String.init) ?? "?"), newest \(s.newestSegment ?? "-")")
+            }
+            // Synchronous mode only protects anything when the upstream waits for the receiver;
+            // an upstream that waits for a receiver without --synchronous stalls its commits.
+            let syncOnUpstream = s.receiverSyncState == "sync" || s.receiverSyncState == "quorum"
+            let name = s.receiverApplicationName ?? "pg_receivewal"
+            if s.synchronous == true {
+                if syncOnUpstream {
+                    add("synchronous receiver", .ok, "the upstream treats \(name) as \(s.receiverSyncState ?? "?")")
+                } else if let state = s.receiverSyncState {
+                    add("synchronous receiver", .warning, "synchronous = on but the upstream treats \(name) as \(state): commits do not wait for the archive; add it to the upstream's synchronous_standby_names")
+                } else {
+                    add("synchronous receiver", s.upstreamReachable ? .warning : .unknown, s.upstreamReachable ? "synchronous = on but \(name) is not streaming" : "upstream unreachable")
+                }
+            } else if syncOnUpstream {
+                add("synchronous receiver", .warning, "the upstream waits for \(name) (\(s.receiverSyncState ?? "?")) but synchronous = off: pg_receivewal confirms only at segment ends, so upstream commits stall; set synchronous = on")
             }
             if s.standby.state != "running" {
                 add("standby replaying", .critical, "the standby is \(s.standby.state)")
@@ -96,6 +111,15 @@ public struct HealthCheck: Sendable {
             add("last verification", .ok, "none yet (due within \(limits.verifyMaxAge) of the first snapshot)")
         }
         return results
+    }
+
+    /// The exit level of a set of results: the worst, except that a CRITICAL finding beats
+    /// an UNKNOWN one (an unreachable upstream makes the slot's state unknown, and monitoring
+    /// must still see the critical problem, not "unknown").
+    public static func overall(_ results: [Result]) -> Level {
+        let levels = results.map(\.level)
+        if levels.contains(.critical) { return .critical }
+        return levels.max() ?? .unknown
     }
 
     public static func run(_ container: Container, limits: Limits) -> (status: ContainerStatus, results: [Result]) {

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The settings of one container, from `pgarchive.conf` over the global defaults
 /// (`/etc/pgarchive.conf` or `$PGARCHIVE_CONF`) over built-in defaults.
@@ -34,11 +35,30 @@ public struct ContainerConfig: Sendable, Equatable {
     public var standbyUser: String = "postgres"
     /// The upstream's database system identifier; resync refuses a different cluster.
     public var systemIdentifier: String = ""
+    /// pg_receivewal runs with `--synchronous` (flushes and reports every write at once), so
+    /// the upstream can list it in synchronous_standby_names: zero data loss, but upstream
+    /// commits wait while the receiver is down. See MANUAL.md, "Zero data loss".
+    public var synchronous = false
 
     public init() {}
 
     /// The replication conninfo in effect.
     public var effectiveUpstreamReplication: String { upstreamReplication.isEmpty ? upstream : upstreamReplication }
+
+    /// The application_name pg_receivewal connects with: the slot's name (stable, and unique
+    /// on the upstream), unless `upstream_replication` sets one. This is the name the upstream's
+    /// synchronous_standby_names lists for synchronous mode.
+    public var receiverApplicationName: String {
+        (try? Conninfo(effectiveUpstreamReplication))?.value(for: "application_name") ?? slot
+    }
+
+    /// The replication conninfo with `application_name` set to `receiverApplicationName`
+    /// (libpq key/value form; still without a password).
+    public func receiverConninfo() throws(PostgresError) -> String {
+        let conninfo = try Conninfo(effectiveUpstreamReplication)
+        guard conninfo.value(for: "application_name") == nil else { return effectiveUpstreamReplication }
+        return conninfo.setting("application_name", slot).rendered
+    }
 
     /// Every key the file may contain, with a one-line meaning (written into new files).
     public static let keys: [(name: String, help: String)] = [
@@ -61,6 +81,7 @@ public struct ContainerConfig: Sendable, Equatable {
         ("watchdog_stuck_after", "cron watchdog reports pg_receivewal or the standby as stuck after this long without progress"),
         ("standby_user", "role pgarchive connects as to the standby and clones (a superuser of the upstream)"),
         ("system_identifier", "database system identifier of the upstream (set by init; resync checks it)"),
+        ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
     ]
 
     /// Applies entries in order; unknown keys and bad values are errors naming file and line.
@@ -104,6 +125,12 @@ public struct ContainerConfig: Sendable, Equatable {
             case "standby_user":
                 guard !entry.value.isEmpty else { throw bad("a role name") }
                 standbyUser = entry.value
+            case "synchronous":
+                switch entry.value.lowercased() {
+                case "on", "true", "yes", "1": synchronous = true
+                case "off", "false", "no", "0": synchronous = false
+                default: throw bad("on or off")
+                }
             case "system_identifier":
                 guard entry.value.isEmpty || UInt64(entry.value) != nil else { throw bad("a number") }
                 systemIdentifier = entry.value
@@ -143,6 +170,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "clone_port_base": String(clonePortBase),
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
+            "synchronous": synchronous ? "on" : "off",
         ]
         var text = "# pgarchive container settings (postgresql.conf syntax). See MANUAL.md.\n"
         for (name, help) in Self.keys {

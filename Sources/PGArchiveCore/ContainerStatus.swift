@@ -32,6 +32,16 @@ public struct ContainerStatus: Sendable, Codable {
     public var slotWALStatus: String?
     /// WAL position pg_receivewal reported as flushed (from the upstream's pg_stat_replication).
     public var receivedLSN: String?
+    /// WAL position pg_receivewal reported as written (not yet fsynced). Without --synchronous
+    /// it flushes only at segment ends, so this, not `receivedLSN`, shows it is keeping up.
+    public var receiverWriteLSN: String?
+    /// The container's `synchronous` setting (pg_receivewal runs with --synchronous).
+    public var synchronous: Bool?
+    /// The application_name pg_receivewal connects with (for synchronous_standby_names).
+    public var receiverApplicationName: String?
+    /// How the upstream treats the receiver: pg_stat_replication.sync_state of the slot's
+    /// walsender (async, potential, sync, quorum); absent when nothing streams or unreachable.
+    public var receiverSyncState: String?
     public var replayedLSN: String?
     public var lastReplayedTransaction: Date?
     public var replayLagBytes: UInt64?
@@ -107,6 +117,8 @@ public struct ContainerStatus: Sendable, Codable {
             missingSegments: WALArchive.missingSegments(in: entries).map(\.fileName),
             cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) },
             lastVerify: container.lastVerify())
+        status.synchronous = container.config.synchronous
+        status.receiverApplicationName = container.config.receiverApplicationName
 
         var upstreamLSN: LSN?
         do {
@@ -116,7 +128,7 @@ public struct ContainerStatus: Sendable, Codable {
             upstreamLSN = try upstream.currentWALLSN()
             status.upstreamLSN = upstreamLSN?.description
             let rows = try upstream.query("""
-                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn
+                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
                 FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
                 WHERE s.slot_name = $1
                 """, [container.config.slot]).rows
@@ -125,6 +137,8 @@ public struct ContainerStatus: Sendable, Codable {
                 status.slotRestartLSN = row["restart_lsn"]
                 status.slotWALStatus = row["wal_status"]
                 status.receivedLSN = row["flush_lsn"]
+                status.receiverSyncState = row["sync_state"]
+                status.receiverWriteLSN = row["write_lsn"]
             }
         } catch {
             status.upstreamError = "\(error)"
@@ -182,7 +196,8 @@ public struct ContainerStatus: Sendable, Codable {
         } else {
             lines.append("upstream:         UNREACHABLE: \(upstreamError ?? "unknown error")")
         }
-        lines.append("last received:    \(receivedLSN ?? "-")")
+        lines.append("last received:    \(receivedLSN ?? "-")\(receiverWriteLSN.map { " flushed, \($0) written" } ?? "")")
+        lines.append("sync state:       \(receiverSyncState ?? "-") (application_name \(receiverApplicationName ?? "-"), synchronous = \(synchronous == true ? "on" : "off"))")
         lines.append("last replayed:    \(replayedLSN ?? "-")\(lastReplayedTransaction.map { ", last transaction at \(ISO8601.utc($0))\(ago($0))" } ?? "")")
         if let replayLagBytes {
             lines.append("replay lag:       \(replayLagBytes) bytes\(replayLagSeconds.map { String(format: ", %.0f s", $0) } ?? "")")

@@ -22,11 +22,13 @@ public struct WALReceiver: Sendable {
         }
     }
 
-    /// The argv: conninfo without password (passwords come from .pgpass / PGPASSFILE).
+    /// The argv: conninfo without password (passwords come from .pgpass / PGPASSFILE), with
+    /// `application_name` set (see `ContainerConfig.receiverApplicationName`), and
+    /// `--synchronous` when the container's `synchronous` is on.
     public func command(binaries: PostgresBinaries) throws -> ToolCommand {
         try PgReceiveWAL(binaries: binaries, directory: layout.walArchive,
-                         conninfo: config.effectiveUpstreamReplication, slot: config.slot,
-                         statusInterval: 10, verbose: true).command
+                         conninfo: config.receiverConninfo(), slot: config.slot,
+                         synchronous: config.synchronous, statusInterval: 10, verbose: true).command
     }
 
     /// Starts pg_receivewal unless it runs already. Checks it is still alive a moment later

@@ -18,11 +18,19 @@ extension Container {
     public func watchdog(now: Date = Date()) async throws -> String {
         guard !isRetired else { return "container is retired; nothing to watch" }
         var actions: [String] = []
+        var problems: [String] = []
         let binaries = try await binaries()
         if case let state = receiver.state(), !state.isRunning {
-            logger.warning("pg_receivewal is \(state); restarting it")
-            try await receiver.start(binaries: binaries, logger: logger)
-            actions.append("restarted pg_receivewal")
+            // A pg_receivewal started while the upstream is down exits at once: say so instead,
+            // and let the next run (the upstream back) start it.
+            do {
+                try upstreamConnection(connectTimeout: 5).close()
+                logger.warning("pg_receivewal is \(state); restarting it")
+                try await receiver.start(binaries: binaries, logger: logger)
+                actions.append("restarted pg_receivewal")
+            } catch let error as PostgresError {
+                problems.append("the upstream is unreachable (\(error)): pg_receivewal is \(state) and was not restarted; the next watchdog run retries")
+            }
         }
         if case let state = standby.state(), !state.isRunning {
             logger.warning("the standby is \(state); restarting it")
@@ -34,14 +42,26 @@ extension Container {
         var memory = (FileManager.default.contents(atPath: stateFile)).flatMap { try? SnapshotStore.decoder.decode(WatchdogState.self, from: $0) } ?? WatchdogState()
         let status = ContainerStatus.gather(self)
         let limit = Double(config.watchdogStuckAfter.seconds)
-        var problems: [String] = []
+        if problems.isEmpty, !status.upstreamReachable {
+            // pg_receivewal retries by itself every few seconds; nothing to restart, but report.
+            problems.append("the upstream is unreachable (\(status.upstreamError ?? "unknown error")): no new WAL is archived; pg_receivewal\(status.receiver.pid.map { " (pid \($0))" } ?? "") reconnects by itself when it is back")
+        }
+        var stuck: [String] = []
 
         // Receiver: its mark is the newest file and its modification time.
+        // No progress only counts while it could progress: not while the upstream is away, nor
+        // from before a restart (else the first run after a long outage calls it stuck).
         let receiverMark = "\(status.newestSegment ?? "-")@\(status.newestSegmentTime.map { ISO8601.utcMicroseconds($0) } ?? "-")"
-        if receiverMark != memory.receiverMark { memory.receiverMark = receiverMark; memory.receiverSince = now }
-        if let upstream = status.upstreamLSN.flatMap(LSN.init), let received = status.receivedLSN.flatMap(LSN.init) ?? status.slotRestartLSN.flatMap(LSN.init),
+        if receiverMark != memory.receiverMark || !status.upstreamReachable || actions.contains("restarted pg_receivewal") {
+            memory.receiverMark = receiverMark
+            memory.receiverSince = now
+        }
+        // Written, not flushed: without --synchronous pg_receivewal flushes only at segment
+        // ends, and an idle upstream mid-segment is not a stuck receiver.
+        if let upstream = status.upstreamLSN.flatMap(LSN.init),
+           let received = (status.receiverWriteLSN ?? status.receivedLSN ?? status.slotRestartLSN).flatMap(LSN.init),
            upstream > received, let since = memory.receiverSince, now.timeIntervalSince(since) > limit {
-            problems.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
+            stuck.append("pg_receivewal has written nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) while the upstream is \(upstream.value - received.value) bytes ahead; see \(layout.receiverLog)")
         }
         // Standby: its mark is the replay position; work exists when a complete segment lies beyond it.
         let standbyMark = status.replayedLSN ?? "-"
@@ -50,11 +70,12 @@ extension Container {
            let newest = try? WALArchive(directory: layout.walArchive).entries().last(where: { !$0.name.isPartial && !$0.name.isHistory }),
            let newestStart = newest.name.startLSN(), newestStart > replayed,
            let since = memory.standbySince, now.timeIntervalSince(since) > limit {
-            problems.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
+            stuck.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
         }
         if let data = try? SnapshotStore.encoder.encode(memory) { try? AtomicFile.write(data, to: stateFile) }
+        if !stuck.isEmpty { problems.append("stuck: " + stuck.joined(separator: "; ")) }
         if !problems.isEmpty {
-            throw PGArchiveError("stuck: " + problems.joined(separator: "; "))
+            throw PGArchiveError((actions.isEmpty ? "" : actions.joined(separator: ", ") + "; but ") + problems.joined(separator: "; "))
         }
         return actions.isEmpty ? "all running" : actions.joined(separator: ", ")
     }

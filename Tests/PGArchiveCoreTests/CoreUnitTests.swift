@@ -121,7 +121,7 @@ final class CoreUnitTests: XCTestCase {
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
-                                 + "watchdog_stuck_after, standby_user, system_identifier")
+                                 + "watchdog_stuck_after, standby_user, system_identifier, synchronous")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {
@@ -137,6 +137,7 @@ final class CoreUnitTests: XCTestCase {
             ("slot = Bad-Name", "invalid value 'Bad-Name' for slot: expected a slot name of lower-case letters, digits and underscores, at most 63 characters"),
             ("standby_user = ''", "invalid value '' for standby_user: expected a role name"),
             ("system_identifier = abc", "invalid value 'abc' for system_identifier: expected a number"),
+            ("synchronous = maybe", "invalid value 'maybe' for synchronous: expected on or off"),
         ]
         for (line, message) in cases {
             var config = ContainerConfig()
@@ -162,6 +163,7 @@ final class CoreUnitTests: XCTestCase {
         config.clonePortBase = 6000
         config.standbyUser = "archive admin"
         config.systemIdentifier = "7301234567890123456"
+        config.synchronous = true
 
         let text = config.rendered()
         var parsed = ContainerConfig()
@@ -179,6 +181,27 @@ final class CoreUnitTests: XCTestCase {
         XCTAssertTrue(lines.contains("expire_after = '2 weeks'"))
         XCTAssertTrue(lines.contains("thin_daily_after = '36 hours'"))
         XCTAssertTrue(lines.contains("snapshot_max_restartpoint_age = '2 hours'"))
+        XCTAssertTrue(lines.contains("synchronous = 'on'"), text)
+    }
+
+    func testSynchronousAndTheReceiversApplicationName() throws {
+        var config = ContainerConfig()
+        try config.apply(ConfigFile.parse("upstream = 'host=db user=archiver'\nslot = pgarchive_main", file: "f"))
+        XCTAssertFalse(config.synchronous)
+        XCTAssertEqual(config.receiverApplicationName, "pgarchive_main")
+        XCTAssertEqual(try config.receiverConninfo(), "user=archiver host=db application_name=pgarchive_main")
+        for (value, expected) in [("on", true), ("off", false), ("true", true), ("OFF", false)] {
+            try config.apply(ConfigFile.parse("synchronous = \(value)", file: "f"))
+            XCTAssertEqual(config.synchronous, expected, value)
+        }
+        // The operator's own application_name wins, in status and in pg_receivewal's conninfo.
+        try config.apply(ConfigFile.parse("upstream_replication = 'host=db2 application_name=archive1'", file: "f"))
+        XCTAssertEqual(config.receiverApplicationName, "archive1")
+        XCTAssertEqual(try config.receiverConninfo(), "host=db2 application_name=archive1")
+        // The empty conninfo (libpq's defaults) gets the name too.
+        config = ContainerConfig()
+        config.slot = "pgarchive_x"
+        XCTAssertEqual(try config.receiverConninfo(), "application_name=pgarchive_x")
     }
 
     func testContainerConfigLoadsGlobalThenContainerFile() throws {

@@ -40,6 +40,38 @@ final class HealthCheckTests: XCTestCase {
         XCTAssertEqual(Set(results.map(\.level)), [.ok], "\(results)")
     }
 
+    func testCriticalBeatsUnknownInTheExitLevel() {
+        var s = healthy(); s.upstreamReachable = false; s.slotActive = nil
+        let results = HealthCheck.evaluate(s, oldestSnapshotRedoPresent: true, limits: .init(), now: now)
+        XCTAssertEqual(HealthCheck.overall(results), .critical, "an unreachable upstream is critical, not unknown: \(results)")
+        s = healthy(); s.fileSystemSizeBytes = nil
+        XCTAssertEqual(HealthCheck.overall(HealthCheck.evaluate(s, oldestSnapshotRedoPresent: true, limits: .init(), now: now)), .unknown)
+        XCTAssertEqual(HealthCheck.overall(HealthCheck.evaluate(healthy(), oldestSnapshotRedoPresent: true, limits: .init(), now: now)), .ok)
+    }
+
+    func testSynchronousReceiverCheck() {
+        func result(_ s: ContainerStatus) -> HealthCheck.Result? {
+            HealthCheck.evaluate(s, oldestSnapshotRedoPresent: true, limits: .init(), now: now).first { $0.name == "synchronous receiver" }
+        }
+        var s = healthy(); s.receiverApplicationName = "pgarchive_main"; s.receiverSyncState = "async"
+        XCTAssertNil(result(s), "no line for an asynchronous archive")
+        s.synchronous = false; XCTAssertNil(result(s))
+        s.synchronous = true
+        XCTAssertEqual(result(s)?.level, .warning)
+        XCTAssertEqual(result(s)?.detail, "synchronous = on but the upstream treats pgarchive_main as async: commits do not wait for the archive; add it to the upstream's synchronous_standby_names")
+        s.receiverSyncState = "potential"; XCTAssertEqual(result(s)?.level, .warning)
+        s.receiverSyncState = "sync"; XCTAssertEqual(result(s)?.level, .ok)
+        s.receiverSyncState = "quorum"; XCTAssertEqual(result(s)?.level, .ok)
+        s.receiverSyncState = nil
+        XCTAssertEqual(result(s)?.level, .warning)
+        XCTAssertEqual(result(s)?.detail, "synchronous = on but pgarchive_main is not streaming")
+        s.upstreamReachable = false; XCTAssertEqual(result(s)?.level, .unknown)
+        // The upstream waits for a receiver that confirms only at segment ends: commits stall.
+        s = healthy(); s.receiverApplicationName = "pgarchive_main"; s.synchronous = false; s.receiverSyncState = "sync"
+        XCTAssertEqual(result(s)?.level, .warning)
+        XCTAssertTrue(result(s)?.detail.contains("set synchronous = on") == true)
+    }
+
     func testEachProblemHasItsLevel() {
         var s = healthy(); s.upstreamReachable = false; s.slotActive = nil
         XCTAssertEqual(levels(s)["upstream reachable"], .critical)
@@ -54,6 +86,10 @@ final class HealthCheckTests: XCTestCase {
         XCTAssertEqual(levels(s)["WAL arriving"], .warning, "silent for 2 h while the upstream is ahead")
         s = healthy(); s.newestSegmentTime = now.addingTimeInterval(-7200)
         XCTAssertEqual(levels(s)["WAL arriving"], .ok, "a quiet upstream is not a problem")
+        s = healthy(); s.newestSegmentTime = now.addingTimeInterval(-7200); s.receivedLSN = "0/4000000"; s.receiverWriteLSN = "0/5000000"
+        XCTAssertEqual(levels(s)["WAL arriving"], .ok, "a quiet upstream mid-segment: written all, flushed at the segment start (no --synchronous)")
+        s.receiverWriteLSN = "0/4800000"
+        XCTAssertEqual(levels(s)["WAL arriving"], .warning, "written behind the upstream for 2 h")
         s = healthy(); s.replayLagSeconds = 4000
         XCTAssertEqual(levels(s)["standby replaying"], .warning)
         s = healthy(); s.newestSnapshotAgeSeconds = 26 * 3600

@@ -28,7 +28,7 @@ struct CheckCommand: AsyncParsableCommand {
         if let v = try span(verifyMaxAge, "verify-max-age") { limits.verifyMaxAge = v }
         if let minFreePercent { limits.minFreePercent = minFreePercent }
         let (_, results) = HealthCheck.run(container, limits: limits)
-        let worst = results.map(\.level).max() ?? .unknown
+        let worst = HealthCheck.overall(results)
         print("PGARCHIVE \(worst.label): \(container.layout.root)")
         for result in results {
             print("\t\(result.name): \(result.level.label) (\(result.detail))")
