@@ -78,6 +78,12 @@ public struct ServerConfiguration: Sendable, Equatable {
 
         """
 
+    /// With `clone_listen_addresses` beyond localhost: other hosts may log in, with a password.
+    public static let remotePasswordRules = """
+        host    all             all             all                     md5
+
+        """
+
     /// `restore_command` that calls this pgarchive binary's `wal fetch`, shell-quoted.
     public static func restoreCommand(pgarchiveExecutable: String, container: String, partialOK: Bool) -> String {
         var words = [shellQuote(pgarchiveExecutable), "wal", "fetch", "-C", shellQuote(container)]
