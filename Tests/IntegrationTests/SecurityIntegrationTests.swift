@@ -235,6 +235,10 @@ final class SecurityIntegrationTests: XCTestCase {
         let status = try await container.ok(["container", "status"])
         XCTAssertTrue(status.stdout.contains("health:           ok"), status.stdout)
         try await container.ok(["snapshot", "create"])
+        let healthy = try await container.run(["check"])
+        XCTAssertTrue([0, 1].contains(healthy.exitCode), "\(healthy)")
+        XCTAssertTrue(healthy.stdout.hasPrefix("PGARCHIVE "), healthy.stdout)
+        XCTAssertFalse(healthy.stdout.contains("permissions"), healthy.stdout)
 
         // The container directory open to others: refused the same way, naming chmod 700.
         chmod(layout.root, 0o755)

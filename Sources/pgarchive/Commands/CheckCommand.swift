@@ -24,7 +24,7 @@ struct CheckCommand: AsyncParsableCommand {
             for problem in permissionProblems { print("\tpermissions: CRITICAL (\(problem))") }
             throw ExitCode(Int32(HealthCheck.Level.critical.rawValue))
         }
-        let container = try options.open()
+        let container = try Container.open(path: layout.root) // startup() ran above: logging is set up once
         var limits = HealthCheck.Limits()
         func span(_ text: String?, _ option: String) throws -> TimeSpan? {
             guard let text else { return nil }
