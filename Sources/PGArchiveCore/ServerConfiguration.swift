@@ -14,7 +14,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// (max_connections, max_worker_processes, …), copied from the upstream.
     public var upstreamSettings: [String: String]
     public var extra: [(String, String)] = []
-    /// `''` for the standby (socket only); clones listen on localhost too.
+    /// `''` for the standby (socket only); clones: `clone_listen_addresses` (default localhost).
     public var listenAddresses = ""
     /// The standby logs from `warning` up: PostgreSQL 15 logs "waiting for WAL to become
     /// available" at every restore_command retry (every second), which would grow its log by

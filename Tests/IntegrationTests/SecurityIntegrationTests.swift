@@ -80,6 +80,12 @@ final class SecurityIntegrationTests: XCTestCase {
         clone.close()
         try await container.ok(["dump", "create", "app"])
         try await container.ok(["dump", "create", "app", "--from-upstream"])
+        // The dump runs and their directories are closed to others (the container is, too).
+        let dumpDirectories = directories(under: container.layout.dumps, depth: 2)
+        XCTAssertGreaterThanOrEqual(dumpDirectories.count, 3, "\(dumpDirectories)")
+        for directory in dumpDirectories {
+            XCTAssertEqual((mode(directory) ?? 0o777) & 0o077, 0, "\(directory) has mode \(String(mode(directory) ?? 0, radix: 8))")
+        }
         let verify = try await container.ok(["verify", "--restore"])
         XCTAssertTrue(verify.stdout.contains("result: PASSED"), verify.stdout)
         try await container.ok(["container", "stop"])
@@ -314,6 +320,20 @@ final class SecurityIntegrationTests: XCTestCase {
         } catch {
             return "\(error)"
         }
+    }
+
+    /// Directories below `path`, down to `depth` levels.
+    func directories(under path: String, depth: Int) -> [String] {
+        guard depth > 0 else { return [] }
+        var result: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+            let child = path + "/" + name
+            var info = stat()
+            guard lstat(child, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+            result.append(child)
+            result += directories(under: child, depth: depth - 1)
+        }
+        return result
     }
 
     func regularFiles(under path: String) -> [String] {
