@@ -12,9 +12,17 @@ final class SecurityIntegrationTests: XCTestCase {
 
     override func tearDown() async throws {
         for container in containers.reversed() {
-            // A test may leave the container with wrong permissions: purge must be able to run.
+            // A test may leave the container with wrong permissions or a refused setting, so
+            // that purge cannot open it: stop the clones by their own pid files first.
             chmod(container.path, 0o700)
             chmod(container.layout.configFile, 0o600)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
+                if let pid = Processes.readPIDFile(container.layout.clone(name) + "/postmaster.pid"),
+                   Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
+                    kill(pid, SIGQUIT)
+                    _ = Processes.waitForExit(pid, timeout: 30)
+                }
+            }
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }
@@ -181,11 +189,14 @@ final class SecurityIntegrationTests: XCTestCase {
         XCTAssertEqual(try cloneConnection(container, "local").query("SHOW listen_addresses").rows.first?[0], "localhost")
 
         // A bad value is refused by every command, naming file and line.
+        let goodConfig = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
         try "clone_listen_addresses = 'localhost; host all'\n".appendAsLine(to: container.layout.configFile)
         let bad = try await container.run(["clone", "list"])
         XCTAssertEqual(bad.exitCode, 1, "\(bad)")
         XCTAssertTrue(bad.stderr.hasPrefix("pgarchive: error: \(container.layout.configFile):"), bad.stderr)
         XCTAssertTrue(bad.stderr.contains("invalid value 'localhost; host all' for clone_listen_addresses"), bad.stderr)
+        try AtomicFile.write(goodConfig, to: container.layout.configFile, mode: 0o600)
+        try await container.ok(["clone", "list"])
     }
 
     // MARK: - Permissions
