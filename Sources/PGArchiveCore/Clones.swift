@@ -186,7 +186,7 @@ extension Container {
         try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
         FaultInjection.point("clone-create-copied")
         do {
-            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: "localhost")
+            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: config.cloneListenAddresses)
             let metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: directory + "/" + CloneStore.metadataFile)
             FaultInjection.point("clone-create-described")
@@ -226,7 +226,9 @@ extension Container {
         conf.listenAddresses = listen
         conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
-        try AtomicFile.write(ServerConfiguration.hbaFile + ServerConfiguration.localhostPasswordRules, to: dataDirectory + "/pg_hba.conf")
+        let remote = ListenAddresses.includesNonLoopback(listen) ? ServerConfiguration.remotePasswordRules : ""
+        try AtomicFile.write(ServerConfiguration.hbaFile + ServerConfiguration.localhostPasswordRules + remote,
+                             to: dataDirectory + "/pg_hba.conf")
         try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")
         try AtomicFile.write("", to: dataDirectory + "/postgresql.auto.conf")
     }

@@ -14,26 +14,36 @@ public struct ConfigEntry: Sendable, Equatable {
 public enum ConfigFile {
     public static func parse(_ text: String, file: String) throws(PGArchiveError) -> [ConfigEntry] {
         var entries: [ConfigEntry] = []
-        // "\r\n" is one Character in Swift: normalise line ends before splitting.
-        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n")
-        for (index, rawLine) in normalized.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Unicode scalars, not Characters: a quote or backslash followed by a combining mark
+        // is one Character in Swift, and would then neither close a string nor escape; and
+        // "\r\n" is one Character too. `\r` is white space (as in guc-file.l), so CRLF works.
+        for (index, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             func fail(_ why: String) -> PGArchiveError {
                 PGArchiveError("\(file):\(lineNumber): \(why)")
             }
-            var chars = Array(rawLine)
+            // A NUL cannot be passed on to libpq or to a command line (C strings end there),
+            // so a value with one would silently mean something shorter.
+            if rawLine.contains("\0") { throw fail("contains a NUL character") }
+            let chars = Array(rawLine)
+            func string(_ slice: ArraySlice<Unicode.Scalar>) -> String {
+                var result = ""
+                result.unicodeScalars.append(contentsOf: slice)
+                return result
+            }
             var i = 0
             func skipSpace() { while i < chars.count, chars[i] == " " || chars[i] == "\t" || chars[i] == "\r" { i += 1 } }
             skipSpace()
             if i == chars.count || chars[i] == "#" { continue }
             let keyStart = i
-            while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" || chars[i] == "." { i += 1 }
-            guard i > keyStart else { throw fail("expected a setting name, found '\(String(chars[i...]))'") }
-            let key = String(chars[keyStart..<i]).lowercased()
+            while i < chars.count, chars[i].properties.isAlphabetic || chars[i].properties.numericType != nil
+                || chars[i] == "_" || chars[i] == "." { i += 1 }
+            guard i > keyStart else { throw fail("expected a setting name, found '\(PGArchiveError.echo(string(chars[i...])))'") }
+            let key = string(chars[keyStart..<i]).lowercased()
             skipSpace()
             if i < chars.count, chars[i] == "=" { i += 1; skipSpace() }
-            guard i < chars.count, chars[i] != "#" else { throw fail("setting '\(key)' has no value") }
-            var value = ""
+            guard i < chars.count, chars[i] != "#" else { throw fail("setting '\(PGArchiveError.echo(key))' has no value") }
+            var value = String.UnicodeScalarView()
             if chars[i] == "'" {
                 i += 1
                 var closed = false
@@ -57,26 +67,36 @@ public enum ConfigFile {
                     }
                     value.append(c); i += 1
                 }
-                guard closed else { throw fail("unterminated quoted string for '\(key)'") }
+                guard closed else { throw fail("unterminated quoted string for '\(PGArchiveError.echo(key))'") }
             } else {
                 let start = i
-                while i < chars.count, !" \t\r#".contains(chars[i]) { i += 1 }
-                value = String(chars[start..<i])
-                if value.contains("'") { throw fail("stray quote in value of '\(key)'") }
+                while i < chars.count, !" \t\r#".unicodeScalars.contains(chars[i]) { i += 1 }
+                value.append(contentsOf: chars[start..<i])
+                if value.contains("'") { throw fail("stray quote in value of '\(PGArchiveError.echo(key))'") }
             }
             skipSpace()
             guard i == chars.count || chars[i] == "#" else {
-                throw fail("unexpected text after the value of '\(key)': '\(String(chars[i...]))' (quote values that contain spaces)")
+                throw fail("unexpected text after the value of '\(PGArchiveError.echo(key))': '\(PGArchiveError.echo(string(chars[i...])))' (quote values that contain spaces)")
             }
-            chars = []
-            entries.append(ConfigEntry(key: key, value: value, file: file, line: lineNumber))
+            entries.append(ConfigEntry(key: key, value: String(value), file: file, line: lineNumber))
         }
         return entries
     }
 
     /// Quotes a value for writing back: always single-quoted, quotes and backslashes escaped.
     public static func quote(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''")
-            .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r") + "'"
+        // Scalar by scalar: "\r\n" and a quote with a combining mark are single Characters,
+        // which a Character-wise replacement would let through unescaped.
+        var quoted = "'"
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": quoted += "\\\\"
+            case "'": quoted += "''"
+            case "\n": quoted += "\\n"
+            case "\r": quoted += "\\r"
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "'"
     }
 }

@@ -30,6 +30,7 @@ public final class Container: @unchecked Sendable {
         guard isDir.boolValue, FileManager.default.fileExists(atPath: layout.configFile) else {
             throw PGArchiveError("\(layout.root) is not a pgarchive container (no pgarchive.conf in it)")
         }
+        try ContainerPermissions.require(layout)
         let config = try ContainerConfig.load(containerFile: layout.configFile, globalFile: globalConfigFile)
         return Container(layout: layout, config: config, logger: logger)
     }
@@ -73,4 +74,38 @@ public final class Container: @unchecked Sendable {
 extension ContainerLayout {
     /// Present while the container is retired (holds the time it was retired).
     public var retiredMarker: String { root + "/RETIRED" }
+}
+
+/// The container directory must be 0700 and pgarchive.conf 0600 (DESIGN.md invariant: no
+/// other user reads WAL, data files or the settings). Every command checks this when it opens
+/// the container, before it changes anything; `check` reports it as CRITICAL.
+public enum ContainerPermissions {
+    /// One line per problem, naming the path, its mode and the command that fixes it; empty
+    /// when the permissions are right (or the paths cannot be examined: opening reports that).
+    public static func problems(_ layout: ContainerLayout) -> [String] {
+        var problems: [String] = []
+        func mode(_ path: String) -> mode_t? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return info.st_mode & 0o7777
+        }
+        func octal(_ mode: mode_t) -> String {
+            let digits = String(mode, radix: 8)
+            return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        }
+        if let m = mode(layout.root), m & 0o077 != 0 {
+            problems.append("container directory \(layout.root) has mode \(octal(m)), so other users can reach into it; pgarchive requires 0700: run `chmod 700 \(layout.root)`")
+        }
+        if let m = mode(layout.configFile), m & 0o077 != 0 {
+            problems.append("\(layout.configFile) has mode \(octal(m)), so other users can read or change it; pgarchive requires 0600: run `chmod 600 \(layout.configFile)`")
+        }
+        return problems
+    }
+
+    public static func require(_ layout: ContainerLayout) throws(PGArchiveError) {
+        let problems = problems(layout)
+        guard problems.isEmpty else {
+            throw PGArchiveError("refusing to use the container: " + problems.joined(separator: "; "))
+        }
+    }
 }

@@ -39,6 +39,10 @@ public struct ContainerConfig: Sendable, Equatable {
     /// the upstream can list it in synchronous_standby_names: zero data loss, but upstream
     /// commits wait while the receiver is down. See MANUAL.md, "Zero data loss".
     public var synchronous = false
+    /// `listen_addresses` of clones (also verify's and dump's temporary ones): `localhost`
+    /// by default, so a clone is reachable through its socket in run/ and from this machine
+    /// only. The standby never listens on TCP.
+    public var cloneListenAddresses: String = "localhost"
 
     public init() {}
 
@@ -82,13 +86,27 @@ public struct ContainerConfig: Sendable, Equatable {
         ("standby_user", "role pgarchive connects as to the standby and clones (a superuser of the upstream)"),
         ("system_identifier", "database system identifier of the upstream (set by init; resync checks it)"),
         ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
+        ("clone_listen_addresses", "TCP addresses clones listen on besides their socket in run/: localhost, empty for the socket only, or a comma-separated list of addresses or '*' (other hosts then need a password)"),
     ]
 
     /// Applies entries in order; unknown keys and bad values are errors naming file and line.
     public mutating func apply(_ entries: [ConfigEntry]) throws(PGArchiveError) {
         for entry in entries {
             func bad(_ expected: String) -> PGArchiveError {
-                PGArchiveError("\(entry.file):\(entry.line): invalid value '\(entry.value)' for \(entry.key): expected \(expected)")
+                PGArchiveError("\(entry.file):\(entry.line): invalid value '\(PGArchiveError.echo(entry.value))' for \(entry.key): expected \(expected)")
+            }
+            /// A conninfo libpq can read and that carries no password: connection strings end up
+            /// on command lines (pg_receivewal -d …) where every user sees them in ps.
+            func conninfo() throws(PGArchiveError) -> String {
+                guard !entry.value.isEmpty else { return "" }
+                let parsed: Conninfo
+                do { parsed = try Conninfo(entry.value) } catch {
+                    throw PGArchiveError("\(entry.file):\(entry.line): invalid value for \(entry.key): \(error)")
+                }
+                guard !parsed.containsPassword else {
+                    throw PGArchiveError("\(entry.file):\(entry.line): \(entry.key) contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password")
+                }
+                return entry.value
             }
             func integer(_ range: ClosedRange<Int>) throws(PGArchiveError) -> Int {
                 guard let n = Int(entry.value), range.contains(n) else { throw bad("a whole number from \(range.lowerBound) to \(range.upperBound)") }
@@ -103,8 +121,8 @@ public struct ContainerConfig: Sendable, Equatable {
                 return entry.value
             }
             switch entry.key {
-            case "upstream": upstream = entry.value
-            case "upstream_replication": upstreamReplication = entry.value
+            case "upstream": upstream = try conninfo()
+            case "upstream_replication": upstreamReplication = try conninfo()
             case "slot":
                 guard ReplicationSlotName.isValid(entry.value) else { throw bad("a slot name of lower-case letters, digits and underscores, at most 63 characters") }
                 slot = entry.value
@@ -134,9 +152,14 @@ public struct ContainerConfig: Sendable, Equatable {
             case "system_identifier":
                 guard entry.value.isEmpty || UInt64(entry.value) != nil else { throw bad("a number") }
                 systemIdentifier = entry.value
+            case "clone_listen_addresses":
+                guard ListenAddresses.isValid(entry.value) else {
+                    throw bad("'localhost', '' (socket only), '*' or a comma-separated list of host names and IP addresses")
+                }
+                cloneListenAddresses = entry.value
             default:
                 let known = Self.keys.map(\.name).joined(separator: ", ")
-                throw PGArchiveError("\(entry.file):\(entry.line): unknown setting '\(entry.key)'; known settings: \(known)")
+                throw PGArchiveError("\(entry.file):\(entry.line): unknown setting '\(PGArchiveError.echo(entry.key))'; known settings: \(known)")
             }
         }
     }
@@ -171,12 +194,38 @@ public struct ContainerConfig: Sendable, Equatable {
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
             "synchronous": synchronous ? "on" : "off",
+            "clone_listen_addresses": cloneListenAddresses,
         ]
         var text = "# pgarchive container settings (postgresql.conf syntax). See MANUAL.md.\n"
         for (name, help) in Self.keys {
             text += "\n# \(help)\n\(name) = \(ConfigFile.quote(values.removeValue(forKey: name) ?? ""))\n"
         }
         return text
+    }
+}
+
+/// The value of PostgreSQL's `listen_addresses`: empty (unix sockets only), `*`, or a
+/// comma-separated list of host names and numeric IPv4/IPv6 addresses.
+public enum ListenAddresses {
+    public static func isValid(_ value: String) -> Bool {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed == "*" { return true }
+        return value.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { item in
+            let address = item.trimmingCharacters(in: .whitespaces)
+            return !address.isEmpty && address.count <= 253 && address.unicodeScalars.allSatisfy { scalar in
+                switch scalar {
+                case "a"..."z", "A"..."Z", "0"..."9", ".", "-", ":", "_", "%": true
+                default: false
+                }
+            }
+        }
+    }
+
+    /// Whether the addresses reach beyond this machine (anything but loopback names).
+    public static func includesNonLoopback(_ value: String) -> Bool {
+        value.split(separator: ",").contains { item in
+            !["localhost", "127.0.0.1", "::1"].contains(item.trimmingCharacters(in: .whitespaces).lowercased())
+        }
     }
 }
 

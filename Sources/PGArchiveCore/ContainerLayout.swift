@@ -41,11 +41,11 @@ public enum ObjectName {
     public static func validate(_ name: String, kind: String) throws(PGArchiveError) {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_.:+"))
         if name.isEmpty { throw PGArchiveError("\(kind) name must not be empty") }
-        if name.contains("/") { throw PGArchiveError("invalid \(kind) name '\(name)': it must not contain '/'") }
-        if name.hasPrefix(".") { throw PGArchiveError("invalid \(kind) name '\(name)': it must not start with '.' (and '..' is never allowed)") }
+        if name.contains("/") { throw PGArchiveError("invalid \(kind) name '\(PGArchiveError.echo(name))': it must not contain '/'") }
+        if name.hasPrefix(".") { throw PGArchiveError("invalid \(kind) name '\(PGArchiveError.echo(name))': it must not start with '.' (and '..' is never allowed)") }
         if name.count > 200 { throw PGArchiveError("invalid \(kind) name: longer than 200 characters") }
         if !name.unicodeScalars.allSatisfy({ allowed.contains($0) && $0.isASCII }) {
-            throw PGArchiveError("invalid \(kind) name '\(name)': use letters, digits and - _ . : + only")
+            throw PGArchiveError("invalid \(kind) name '\(PGArchiveError.echo(name))': use letters, digits and - _ . : + only")
         }
     }
 }

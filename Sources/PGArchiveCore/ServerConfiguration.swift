@@ -14,7 +14,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// (max_connections, max_worker_processes, …), copied from the upstream.
     public var upstreamSettings: [String: String]
     public var extra: [(String, String)] = []
-    /// `''` for the standby (socket only); clones listen on localhost too.
+    /// `''` for the standby (socket only); clones: `clone_listen_addresses` (default localhost).
     public var listenAddresses = ""
     /// The standby logs from `warning` up: PostgreSQL 15 logs "waiting for WAL to become
     /// available" at every restore_command retry (every second), which would grow its log by
@@ -75,6 +75,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public static let localhostPasswordRules = """
         host    all             all             127.0.0.1/32            md5
         host    all             all             ::1/128                 md5
+
+        """
+
+    /// With `clone_listen_addresses` beyond localhost: other hosts may log in, with a password.
+    public static let remotePasswordRules = """
+        host    all             all             all                     md5
 
         """
 

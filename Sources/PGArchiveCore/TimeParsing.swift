@@ -8,14 +8,14 @@ public enum TargetTimeParser {
     public static func parse(_ text: String, localTimeZone: TimeZone = .current) throws(PGArchiveError) -> Date {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         func fail() -> PGArchiveError {
-            PGArchiveError("cannot read '\(text)' as a time; use ISO-8601 such as 2026-11-21T14:30:00Z, 2026-11-21 14:30 (local time) or 2026-11-21 14:30:00+01:00")
+            PGArchiveError("cannot read '\(PGArchiveError.echo(text))' as a time; use ISO-8601 such as 2026-11-21T14:30:00Z, 2026-11-21 14:30 (local time) or 2026-11-21 14:30:00+01:00")
         }
         let chars = Array(trimmed)
         var i = 0
         func number(_ digits: Int) -> Int? {
             guard i + digits <= chars.count else { return nil }
             let slice = String(chars[i..<i + digits])
-            guard slice.allSatisfy(\.isNumber), let n = Int(slice) else { return nil }
+            guard slice.allSatisfy(\.isASCIIDigit), let n = Int(slice) else { return nil }
             i += digits
             return n
         }
@@ -36,10 +36,10 @@ public enum TargetTimeParser {
                 second = s
                 if expect(".") || expect(",") {
                     var digits = ""
-                    while i < chars.count, chars[i].isNumber { digits.append(chars[i]); i += 1 }
-                    guard !digits.isEmpty else { throw fail() }
-                    let padded = (digits + "000000000").prefix(9)
-                    nanosecond = Int(padded)!
+                    // ASCII digits only: "٣" is a number to isNumber, but not to Int().
+                    while i < chars.count, chars[i].isASCIIDigit { digits.append(chars[i]); i += 1 }
+                    guard !digits.isEmpty, let n = Int((digits + "000000000").prefix(9)) else { throw fail() }
+                    nanosecond = n
                 }
             }
         }
@@ -82,4 +82,9 @@ public enum TargetTimeParser {
         if carry == 1 { return postgresLiteral(Date(timeIntervalSince1970: whole + 1)) }
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, fraction)
     }
+}
+
+extension Character {
+    /// 0–9 only (Character.isNumber is true for any script's digits, fractions and numerals).
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) && isASCII }
 }

@@ -125,10 +125,11 @@ public struct Conninfo: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if safe && !value.isEmpty { return value }
+        // Scalar by scalar: a quote followed by a combining mark is one Character.
         var quoted = "'"
-        for character in value {
-            if character == "\\" || character == "'" { quoted.append("\\") }
-            quoted.append(character)
+        for scalar in value.unicodeScalars {
+            if scalar == "\\" || scalar == "'" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(scalar)
         }
         quoted.append("'")
         return quoted

@@ -116,12 +116,12 @@ final class CoreUnitTests: XCTestCase {
 
     func testContainerConfigUnknownKeyListsKnownKeys() {
         var config = ContainerConfig()
-        assertPGArchiveError(try config.apply(ConfigFile.parse("upstream = 'x'\nwal_compresion = zstd", file: "/srv/c/pgarchive.conf")),
+        assertPGArchiveError(try config.apply(ConfigFile.parse("upstream = 'host=x'\nwal_compresion = zstd", file: "/srv/c/pgarchive.conf")),
                              "/srv/c/pgarchive.conf:2: unknown setting 'wal_compresion'; known settings: upstream, "
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
-                                 + "watchdog_stuck_after, standby_user, system_identifier, synchronous")
+                                 + "watchdog_stuck_after, standby_user, system_identifier, synchronous, clone_listen_addresses")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {
@@ -138,6 +138,12 @@ final class CoreUnitTests: XCTestCase {
             ("standby_user = ''", "invalid value '' for standby_user: expected a role name"),
             ("system_identifier = abc", "invalid value 'abc' for system_identifier: expected a number"),
             ("synchronous = maybe", "invalid value 'maybe' for synchronous: expected on or off"),
+            ("expire_after = '1\\n day'", "invalid value '1\\n day' for expire_after: expected a time span such as '30 days', '12 hours' or '45 min'"),
+            ("upstream = 'dbname'", "invalid value for upstream: invalid connection string: missing \"=\" after \"dbname\" in connection info string"),
+            ("upstream = 'host=db password=s3cret'", "upstream contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password"),
+            ("upstream_replication = 'postgresql://u:s3cret@db/app'", "upstream_replication contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password"),
+            ("clone_listen_addresses = 'localhost; rm'", "invalid value 'localhost; rm' for clone_listen_addresses: expected 'localhost', '' (socket only), '*' or a comma-separated list of host names and IP addresses"),
+            ("clone_listen_addresses = 'a,,b'", "invalid value 'a,,b' for clone_listen_addresses: expected 'localhost', '' (socket only), '*' or a comma-separated list of host names and IP addresses"),
         ]
         for (line, message) in cases {
             var config = ContainerConfig()
@@ -164,6 +170,7 @@ final class CoreUnitTests: XCTestCase {
         config.standbyUser = "archive admin"
         config.systemIdentifier = "7301234567890123456"
         config.synchronous = true
+        config.cloneListenAddresses = "127.0.0.1, ::1"
 
         let text = config.rendered()
         var parsed = ContainerConfig()
@@ -304,7 +311,7 @@ final class CoreUnitTests: XCTestCase {
         assertPGArchiveError(try ObjectName.validate("my clone", kind: "clone"),
                              "invalid clone name 'my clone': use letters, digits and - _ . : + only")
         assertPGArchiveError(try ObjectName.validate("a\nb", kind: "clone"),
-                             "invalid clone name 'a\nb': use letters, digits and - _ . : + only")
+                             "invalid clone name 'a\\nb': use letters, digits and - _ . : + only")
         for bad in ["tab\tname", "café", "x;rm", "a*", "a\u{0}b", "$(id)"] {
             XCTAssertThrowsError(try ObjectName.validate(bad, kind: "clone"), bad)
         }

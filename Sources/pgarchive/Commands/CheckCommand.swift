@@ -15,7 +15,16 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .customLong("min-free-percent"), help: "Warn below this much free space (critical below half of it; default 10).") var minFreePercent: Double?
 
     func run() async throws {
-        let container = try options.open()
+        // Wrong permissions refuse every command; check says so as CRITICAL, in its format.
+        try options.startup()
+        let layout = ContainerLayout(root: try options.containerPath())
+        let permissionProblems = ContainerPermissions.problems(layout)
+        if !permissionProblems.isEmpty {
+            print("PGARCHIVE CRITICAL: \(layout.root)")
+            for problem in permissionProblems { print("\tpermissions: CRITICAL (\(problem))") }
+            throw ExitCode(Int32(HealthCheck.Level.critical.rawValue))
+        }
+        let container = try Container.open(path: layout.root) // startup() ran above: logging is set up once
         var limits = HealthCheck.Limits()
         func span(_ text: String?, _ option: String) throws -> TimeSpan? {
             guard let text else { return nil }

@@ -28,7 +28,7 @@ struct TargetOptions: ParsableArguments {
         if let time { targets.append(.time(try TargetTimeParser.parse(time))) }
         if let restorePoint { targets.append(.restorePoint(restorePoint)) }
         if let lsn {
-            guard let parsed = LSN(lsn) else { throw PGArchiveError("cannot read '\(lsn)' as an LSN; write it like 0/3000028") }
+            guard let parsed = LSN(lsn) else { throw PGArchiveError("cannot read '\(PGArchiveError.echo(lsn))' as an LSN; write it like 0/3000028") }
             targets.append(.lsn(parsed))
         }
         if let xid { targets.append(.xid(xid)) }
