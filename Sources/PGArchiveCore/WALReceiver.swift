@@ -15,6 +15,11 @@ public struct WALReceiver: Sendable {
         config = container.config
     }
 
+    init(layout: ContainerLayout, config: ContainerConfig) {
+        self.layout = layout
+        self.config = config
+    }
+
     public func state() -> DaemonState {
         Processes.state(pidFile: layout.receiverPidFile) { argv in
             (argv.first.map { ($0 as NSString).lastPathComponent } == "pg_receivewal")
@@ -39,6 +44,7 @@ public struct WALReceiver: Sendable {
             logger.info("pg_receivewal is already running (pid \(pid))")
             return pid
         }
+        setTornPartialsAside(logger: logger)
         let command = try command(binaries: binaries)
         let logStart = LogFile.size(layout.receiverLog)
         let pid = try command.spawnDetached(logFile: layout.receiverLog)
@@ -52,6 +58,67 @@ public struct WALReceiver: Sendable {
             throw PGArchiveError("pg_receivewal exited right after starting; its log \(layout.receiverLog) says:\n" + LogFile.tail(layout.receiverLog, from: logStart, lines: 10))
         }
         return pid
+    }
+
+    /// pg_receivewal preallocates each new segment as `NAME.partial` by writing zeros up to the
+    /// segment size. Killed during that, it leaves a shorter file, and every later
+    /// pg_receivewal refuses to start from it ("has N bytes, should be 0 or 16777216") and
+    /// retries forever: the archive would silently stop. Such a file holds no WAL yet (the
+    /// zeros come first), and the slot still holds that segment upstream, so it is removed;
+    /// one that is not all zeros is renamed to `NAME.partial.torn-TIME` and kept for a human.
+    /// Called only while pg_receivewal is not running.
+    public func setTornPartialsAside(logger: Logger) {
+        let fm = FileManager.default
+        let names = (try? fm.contentsOfDirectory(atPath: layout.walArchive)) ?? []
+        let partials = names.filter { name in
+            guard let parsed = WALFileName.parse(name) else { return false }
+            return parsed.isPartial && parsed.compression == nil
+        }
+        guard !partials.isEmpty else { return }
+        let segmentSize = self.segmentSize(names: names)
+        for name in partials {
+            let path = layout.walArchive + "/" + name
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_size != 0, UInt64(st.st_size) != segmentSize else { continue }
+            if Self.isAllZeros(path) {
+                if unlink(path) == 0 {
+                    logger.notice("removed \(name): \(st.st_size) bytes of zeros, left by a pg_receivewal killed while preallocating the segment (pg_receivewal would refuse to resume from it); the slot streams the segment again")
+                } else {
+                    logger.error("cannot remove \(path), which pg_receivewal will refuse to resume from: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                let aside = path + ".torn-" + ISO8601.utc(Date()).replacingOccurrences(of: ":", with: "")
+                if rename(path, aside) == 0 {
+                    logger.warning("moved \(name) (\(st.st_size) bytes, not a whole segment of \(segmentSize)) to \(aside): pg_receivewal refuses to resume from it; the slot streams the segment again")
+                } else {
+                    logger.error("cannot move \(path) aside: \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+    }
+
+    /// The archive's WAL segment size: that of a complete plain segment, else the newest
+    /// snapshot's, else PostgreSQL's default of 16 MiB.
+    func segmentSize(names: [String]) -> UInt64 {
+        for name in names.sorted().reversed() {
+            guard let parsed = WALFileName.parse(name), !parsed.isPartial, !parsed.isHistory, parsed.compression == nil else { continue }
+            var st = stat()
+            if stat(layout.walArchive + "/" + name, &st) == 0, st.st_size > 0 { return UInt64(st.st_size) }
+        }
+        if let newest = try? SnapshotStore(layout: layout).list().last { return UInt64(newest.walSegmentSize) }
+        return 16 * 1024 * 1024
+    }
+
+    static func isAllZeros(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        while true {
+            // At the end of the file, Foundation gives nil or an empty Data.
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 20) } catch { return false }
+            guard let chunk, !chunk.isEmpty else { return true }
+            if chunk.contains(where: { $0 != 0 }) { return false }
+        }
     }
 
     /// Stops pg_receivewal (SIGTERM: it flushes and exits; SIGKILL after 15 s).

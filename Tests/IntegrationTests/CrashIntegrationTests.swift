@@ -156,6 +156,27 @@ final class CrashIntegrationTests: XCTestCase {
         let first = try await snapshotNames(container)
         XCTAssertGreaterThanOrEqual(first.count, 1)
 
+        // 0. pg_receivewal killed while preallocating a segment (it writes zeros up to the
+        //    segment size first) leaves a short `.partial` of zeros, from which every later
+        //    pg_receivewal refuses to resume ("has N bytes, should be 0 or 16777216"), retrying
+        //    forever. The crash suite hit this by timing; here it is made on purpose: the
+        //    watchdog's restart must set the file aside and the slot stream the segment again.
+        try upstream.sql("CREATE TABLE filler AS SELECT 1 AS x") // WAL in a new segment, so a .partial
+        let streaming = await eventually(timeout: 60) { self.entries(layout.walArchive).contains { $0.hasSuffix(".partial") } }
+        XCTAssertTrue(streaming, "no .partial segment in \(entries(layout.walArchive))")
+        let receiver = try XCTUnwrap(container.receiverPID())
+        killNine(receiver, "pg_receivewal")
+        let partial = try XCTUnwrap(entries(layout.walArchive).first { $0.hasSuffix(".partial") })
+        XCTAssertTrue(FileManager.default.createFile(atPath: layout.walArchive + "/" + partial, contents: Data(count: 122_880)))
+        try mark(upstream, "after-torn-partial")
+        let watchdog = try await container.run(["cron", "watchdog", "--no-wait"])
+        XCTAssertEqual(watchdog.exitCode, 0, "\(watchdog)")
+        await assertReplays(container, "after-torn-partial")
+        let whole = String(partial.dropLast(".partial".count))
+        XCTAssertTrue(entries(layout.walArchive).contains(whole), "\(whole) was not streamed again: \(entries(layout.walArchive))")
+        let log = (try? String(contentsOfFile: layout.logs + "/cron_watchdog.log", encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("removed \(partial): 122880 bytes of zeros"), log)
+
         // 1. snapshot create, killed after the btrfs snapshot and before its metadata; the
         //    receiver and the standby are killed at the same moment.
         try await newCheckpointReplayed(upstream, container)

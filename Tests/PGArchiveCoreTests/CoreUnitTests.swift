@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import PGArchiveCore
 import Postgres
 import XCTest
@@ -590,6 +591,35 @@ final class CoreUnitTests: XCTestCase {
         XCTAssertEqual(try archive.fetch("00000002.history", to: out + "/RECOVERYHISTORY", partialOK: false), dir + "/00000002.history")
         XCTAssertEqual(try String(contentsOfFile: out + "/RECOVERYHISTORY", encoding: .utf8), "contents of 00000002.history\n")
         XCTAssertEqual(try fileMode(out + "/RECOVERYHISTORY"), 0o600)
+    }
+
+    /// A `.partial` cut short while pg_receivewal preallocated it (zeros) is removed before
+    /// the next start; one with data in it is kept aside; whole and empty ones stay.
+    func testTornPartialsAreSetAsideBeforePgReceiveWALStarts() throws {
+        let root = try makeTemporaryDirectory()
+        let layout = ContainerLayout(root: root)
+        try FileManager.default.createDirectory(atPath: layout.walArchive, withIntermediateDirectories: true)
+        let segment = 1 << 20
+        func write(_ name: String, _ bytes: [UInt8]) {
+            XCTAssertTrue(FileManager.default.createFile(atPath: layout.walArchive + "/" + name, contents: Data(bytes)))
+        }
+        write("000000010000000000000001", [UInt8](repeating: 7, count: segment))  // tells the segment size
+        write("000000010000000000000002.partial", [UInt8](repeating: 0, count: 122_880))
+        var withData = [UInt8](repeating: 0, count: 8192)
+        withData[100] = 1
+        write("000000020000000000000002.partial", withData)
+        write("000000030000000000000002.partial", [UInt8](repeating: 5, count: segment))
+        write("000000040000000000000002.partial", [])
+        let receiver = WALReceiver(layout: layout, config: ContainerConfig())
+        receiver.setTornPartialsAside(logger: Logger(label: "test"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: layout.walArchive).sorted()
+        XCTAssertFalse(names.contains("000000010000000000000002.partial"), "\(names)")
+        XCTAssertFalse(names.contains("000000020000000000000002.partial"), "\(names)")
+        XCTAssertEqual(names.filter { $0.hasPrefix("000000020000000000000002.partial.torn-") }.count, 1, "\(names)")
+        XCTAssertTrue(names.contains("000000030000000000000002.partial"))
+        XCTAssertTrue(names.contains("000000040000000000000002.partial"))
+        XCTAssertTrue(names.contains("000000010000000000000001"))
+        XCTAssertEqual(names.count, 4, "\(names)")
     }
 
     func testWALArchiveFetchNotFound() throws {
