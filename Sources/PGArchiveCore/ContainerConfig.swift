@@ -15,6 +15,8 @@ public struct ContainerConfig: Sendable, Equatable {
     public var standbyPort: Int = 0
     public var expireAfter = TimeSpan(seconds: 30 * 86400)
     public var thinDailyAfter = TimeSpan(seconds: 7 * 86400)
+    /// The time zone whose days `snapshot thin` keeps one snapshot of (IANA name).
+    public var thinTimeZone = "UTC"
     public var walCompression: String = "zstd"
     public var btrfsCompression: String = "zstd"
     public var dumpKeep: Int = 7
@@ -87,6 +89,7 @@ public struct ContainerConfig: Sendable, Equatable {
         ("system_identifier", "database system identifier of the upstream (set by init; resync checks it)"),
         ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
         ("clone_listen_addresses", "TCP addresses clones listen on besides their socket in run/: localhost, empty for the socket only, or a comma-separated list of addresses or '*' (other hosts then need a password)"),
+        ("thin_time_zone", "time zone whose days snapshot thin keeps one snapshot of: an IANA name such as UTC or Europe/Berlin"),
     ]
 
     /// Applies entries in order; unknown keys and bad values are errors naming file and line.
@@ -131,6 +134,9 @@ public struct ContainerConfig: Sendable, Equatable {
             case "standby_port": standbyPort = try integer(1024...65535)
             case "expire_after": expireAfter = try span()
             case "thin_daily_after": thinDailyAfter = try span()
+            case "thin_time_zone":
+                guard TimeZone(identifier: entry.value) != nil else { throw bad("an IANA time zone name such as UTC or Europe/Berlin") }
+                thinTimeZone = entry.value
             case "wal_compression": walCompression = try choice(["zstd", "lz4", "gzip", "none"])
             case "btrfs_compression": btrfsCompression = try choice(["zstd", "lzo", "zlib", "none"])
             case "dump_keep": dumpKeep = try integer(1...100_000)
@@ -194,7 +200,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
             "synchronous": synchronous ? "on" : "off",
-            "clone_listen_addresses": cloneListenAddresses,
+            "clone_listen_addresses": cloneListenAddresses, "thin_time_zone": thinTimeZone,
         ]
         var text = "# pgarchive container settings (postgresql.conf syntax). See MANUAL.md.\n"
         for (name, help) in Self.keys {

@@ -69,7 +69,8 @@ extension Container {
     public func retentionPlan(thin: Bool, now: Date = Date()) async throws -> RetentionPlan {
         let all = try snapshots.list()
         let decisions = thin
-            ? Retention.thin(all, before: try boundary("THIN_DAILY_DATE", span: config.thinDailyAfter, now: now))
+            ? Retention.thin(all, before: try boundary("THIN_DAILY_DATE", span: config.thinDailyAfter, now: now),
+                             timeZone: TimeZone(identifier: config.thinTimeZone) ?? TimeZone(identifier: "UTC")!)
             : Retention.expire(all, before: try boundary("EXPIRE_DATE", span: config.expireAfter, now: now))
         let doomed = Set(decisions.map(\.name))
         let kept = all.filter { !doomed.contains($0.name) }

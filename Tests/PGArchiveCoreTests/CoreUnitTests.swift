@@ -122,7 +122,7 @@ final class CoreUnitTests: XCTestCase {
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
-                                 + "watchdog_stuck_after, standby_user, system_identifier, synchronous, clone_listen_addresses")
+                                 + "watchdog_stuck_after, standby_user, system_identifier, synchronous, clone_listen_addresses, thin_time_zone")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {
@@ -139,6 +139,7 @@ final class CoreUnitTests: XCTestCase {
             ("standby_user = ''", "invalid value '' for standby_user: expected a role name"),
             ("system_identifier = abc", "invalid value 'abc' for system_identifier: expected a number"),
             ("synchronous = maybe", "invalid value 'maybe' for synchronous: expected on or off"),
+            ("thin_time_zone = 'Mars/Olympus'", "invalid value 'Mars/Olympus' for thin_time_zone: expected an IANA time zone name such as UTC or Europe/Berlin"),
             ("expire_after = '1\\n day'", "invalid value '1\\n day' for expire_after: expected a time span such as '30 days', '12 hours' or '45 min'"),
             ("upstream = 'dbname'", "invalid value for upstream: invalid connection string: missing \"=\" after \"dbname\" in connection info string"),
             ("upstream = 'host=db password=s3cret'", "upstream contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password"),
@@ -171,6 +172,7 @@ final class CoreUnitTests: XCTestCase {
         config.standbyUser = "archive admin"
         config.systemIdentifier = "7301234567890123456"
         config.synchronous = true
+        config.thinTimeZone = "America/New_York"
         config.cloneListenAddresses = "127.0.0.1, ::1"
 
         let text = config.rendered()
