@@ -37,6 +37,10 @@ public struct WALReceiver: Sendable {
             logger.info("pg_receivewal is already running (pid \(pid))")
             return pid
         }
+        for path in tornPartialSegments() {
+            try Self.removeTornPartial(path)
+            logger.warning("removed \(path): pg_receivewal ran out of space while zero-filling it, so it holds no WAL, and pg_receivewal would refuse it forever (\"should be 0 or ... bytes\"); the slot still holds the WAL")
+        }
         let command = try command(binaries: binaries)
         let logStart = LogFile.size(layout.receiverLog)
         let pid = try command.spawnDetached(logFile: layout.receiverLog)
@@ -50,6 +54,42 @@ public struct WALReceiver: Sendable {
             throw PGArchiveError("pg_receivewal exited right after starting; its log \(layout.receiverLog) says:\n" + LogFile.tail(layout.receiverLog, from: logStart, lines: 10))
         }
         return pid
+    }
+
+    /// `.partial` segments that pg_receivewal began to zero-fill and could not finish (the
+    /// file system filled up): shorter than any segment size and nothing but zeros. It
+    /// writes WAL into a segment only once the segment is padded to its full size, so such
+    /// a file holds no WAL; yet pg_receivewal refuses to reuse it ("has N bytes, should be
+    /// 0 or 16777216") and retries forever. Removing it is safe while pg_receivewal is
+    /// stopped: it streams that segment again from the slot.
+    public func tornPartialSegments() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.walArchive)) ?? []
+        return names.filter { $0.hasSuffix(".partial") && WALFileName.parse($0)?.isPartial == true && WALFileName.parse($0)?.compression == nil }.sorted()
+            .map { layout.walArchive + "/" + $0 }
+            .filter { path in
+                let size = LogFile.size(path)
+                // Segment sizes are powers of two from 1 MiB to 1 GiB; an empty file is fine too.
+                return size > 0 && size & (size - 1) != 0 && Self.isAllZeros(path)
+            }
+    }
+
+    static func isAllZeros(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return false }
+            if n == 0 { return true }
+            if buffer[0..<n].contains(where: { $0 != 0 }) { return false }
+        }
+    }
+
+    static func removeTornPartial(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw PGArchiveError("cannot remove \(path), a segment pg_receivewal could not finish zero-filling: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Stops pg_receivewal (SIGTERM: it flushes and exits; SIGKILL after 15 s).

@@ -19,6 +19,13 @@ extension Container {
         guard !isRetired else { return "container is retired; nothing to watch" }
         var actions: [String] = []
         let binaries = try await binaries()
+        // A segment left short when the file system filled up: pg_receivewal retries it in
+        // vain; restart it without the file (start removes it).
+        if receiver.state().isRunning, case let torn = receiver.tornPartialSegments(), !torn.isEmpty {
+            logger.warning("pg_receivewal cannot continue past \(torn.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")), left short when the file system filled up; restarting it without")
+            receiver.stop(logger: logger)
+            actions.append("removed the short \(torn.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")) left by a full file system")
+        }
         if case let state = receiver.state(), !state.isRunning {
             logger.warning("pg_receivewal is \(state); restarting it")
             try await receiver.start(binaries: binaries, logger: logger)
