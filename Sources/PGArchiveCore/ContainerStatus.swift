@@ -69,7 +69,7 @@ public struct ContainerStatus: Sendable, Codable {
     public var healthy: Bool { health == .ok }
 
     /// Sets `health` and `problems` from the gathered facts.
-    mutating func evaluate() {
+    public mutating func evaluate() {
         var problems: [String] = []
         var down = false
         if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
