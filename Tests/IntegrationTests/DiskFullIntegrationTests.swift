@@ -22,8 +22,16 @@ final class DiskFullIntegrationTests: XCTestCase {
     var upstream: UpstreamCluster?
     var container: ContainerFixture?
     var ballast: String?
+    /// A pg_receivewal the test itself started.
+    var strayReceiver: pid_t?
 
     override func tearDown() async throws {
+        if let pid = strayReceiver {
+            if Processes.isAlive(pid) { kill(pid, SIGKILL) }
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            strayReceiver = nil
+        }
         if let ballast { try? FileManager.default.removeItem(atPath: ballast) }
         await container?.destroy()
         await upstream?.destroy()
@@ -235,5 +243,92 @@ final class DiskFullIntegrationTests: XCTestCase {
         XCTAssertFalse(final.stdout.contains("No space left"), final.stdout)
         let finalCheck = try await container.run(["check"])
         XCTAssertTrue(finalCheck.stdout.contains("free space: OK"), finalCheck.stdout)
+    }
+
+    /// What pg_receivewal leaves when the file system fills up while it zero-fills a new
+    /// segment, made on purpose (a real full disk hits it only by chance): a short `.partial`
+    /// of zeros it then refuses on every retry. Status names it; `cron watchdog` removes it
+    /// and restarts pg_receivewal, which streams the segment again from the slot.
+    func testWatchdogRestartsReceiverStuckOnASegmentItCouldNotZeroFill() async throws {
+        let upstream = try await UpstreamCluster(name: "shortsegment")
+        self.upstream = upstream
+        try upstream.sql("CREATE TABLE markers (id serial PRIMARY KEY, note text NOT NULL)")
+        let container = try ContainerFixture(name: "c")
+        self.container = container
+        try await container.initContainer(upstream: upstream)
+
+        // A fresh segment, zero-filled by pg_receivewal, with the one before it complete.
+        try upstream.sql("INSERT INTO markers (note) VALUES ('before')")
+        let switched = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"))
+        let previous = try XCTUnwrap(upstream.scalar("SELECT pg_walfile_name('\(switched)')"))
+        let next = try XCTUnwrap(upstream.scalar("SELECT pg_walfile_name(pg_current_wal_lsn() + 1)"))
+        let short = container.layout.walArchive + "/" + next + ".partial"
+        let started = await eventually(timeout: 60) {
+            FileManager.default.fileExists(atPath: container.layout.walArchive + "/" + previous)
+                && FileManager.default.fileExists(atPath: short)
+        }
+        XCTAssertTrue(started, "pg_receivewal did not finish \(previous) and start \(next)")
+
+        // Stop pgarchive's pg_receivewal, leave the short segment, and run pg_receivewal the
+        // way pgarchive does (same argv, log and pid file), so pgarchive sees it running.
+        let receiver = try XCTUnwrap(container.receiverPID())
+        let argv = try XCTUnwrap(Processes.commandLine(of: receiver))
+        XCTAssertEqual(kill(receiver, SIGTERM), 0)
+        let gone = await eventually(timeout: 30) { !Processes.isAlive(receiver) }
+        XCTAssertTrue(gone, "pg_receivewal \(receiver) did not stop")
+        try FileManager.default.removeItem(atPath: short)
+        try Data(count: 13_004_800).write(to: URL(fileURLWithPath: short))
+        let stray = try ToolCommand(executable: argv[0], arguments: Array(argv.dropFirst())).spawnDetached(logFile: container.layout.receiverLog)
+        strayReceiver = stray
+        try "\(stray)\n".write(toFile: container.layout.receiverPidFile, atomically: true, encoding: .utf8)
+        let refused = await eventually(timeout: 30) {
+            DiskSpace.currentNoSpaceLine(logFile: container.layout.receiverLog, progressMarkers: DiskSpace.receiverProgressMarkers)?
+                .contains("\"\(next).partial\" has 13004800 bytes, should be 0 or 16777216") == true
+        }
+        XCTAssertTrue(refused, "pg_receivewal did not refuse the short segment:\n\(LogFile.tail(container.layout.receiverLog, lines: 10))")
+        try upstream.sql("INSERT INTO markers (note) VALUES ('while-stuck')")
+        _ = try upstream.scalar("SELECT pg_switch_wal()")
+
+        let stuck = try await container.run(["container", "status", "--json"])
+        let status = try SnapshotStore.decoder.decode(ContainerStatus.self, from: Data(stuck.stdout.utf8))
+        XCTAssertEqual(status.health, .degraded, stuck.stdout)
+        XCTAssertTrue((status.noSpaceErrors ?? []).contains("pg_receivewal could not finish zero-filling \(next).partial (13004800 bytes): No space left on device"), stuck.stdout)
+        XCTAssertTrue((status.noSpaceErrors ?? []).contains { $0.hasPrefix("\(container.layout.receiverLog) says: ") && $0.hasSuffix("should be 0 or 16777216") }, stuck.stdout)
+        let check = try await container.run(["check"])
+        XCTAssertEqual(check.exitCode, 2, "\(check)")
+        XCTAssertTrue(check.stdout.contains("free space: CRITICAL (No space left on device: "), check.stdout)
+
+        // The watchdog alone gets it going again.
+        let watchdog = try await container.run(["cron", "watchdog", "--no-wait"])
+        XCTAssertEqual(watchdog.exitCode, 0, "\(watchdog)")
+        XCTAssertTrue(watchdog.stderr.contains("pg_receivewal cannot continue past \(next).partial"), watchdog.stderr)
+        XCTAssertTrue(watchdog.stderr.contains("removed \(short): pg_receivewal ran out of space while zero-filling it"), watchdog.stderr)
+        XCTAssertFalse(Processes.isAlive(stray), "the stuck pg_receivewal \(stray) still runs")
+        if Processes.isAlive(stray) { kill(stray, SIGKILL) }
+        var reaped: Int32 = 0
+        _ = waitpid(stray, &reaped, 0)
+        strayReceiver = nil
+        let restarted = try XCTUnwrap(container.receiverPID())
+        XCTAssertNotEqual(restarted, stray)
+        XCTAssertTrue(Processes.isAlive(restarted))
+        let run = try SnapshotStore.decoder.decode(CronRun.self, from: Data(contentsOf: URL(fileURLWithPath: container.layout.run + "/cron_watchdog.json")))
+        XCTAssertEqual(run.result, .ok, run.message)
+        XCTAssertTrue(run.message.contains("removed the short \(next).partial left by a full file system"), run.message)
+        XCTAssertTrue(run.message.contains("restarted pg_receivewal"), run.message)
+
+        let caughtUp = await eventually(timeout: 90) {
+            container.standbyScalar("SELECT count(*) FROM markers WHERE note = 'while-stuck'") == "1"
+        }
+        XCTAssertTrue(caughtUp, "the marker written while pg_receivewal was stuck did not reach the standby:\n\(LogFile.tail(container.layout.receiverLog, lines: 10))")
+        let attributes = try FileManager.default.attributesOfItem(atPath: container.layout.walArchive + "/" + next)
+        XCTAssertEqual((attributes[.size] as? NSNumber)?.int64Value, Self.segmentSize, "\(next) is complete and whole")
+        let fine = await eventually(timeout: 30, interval: 1) {
+            (try? await container.run(["container", "status"]))?.exitCode == 0
+        }
+        let final = try await container.run(["container", "status"])
+        XCTAssertTrue(fine, "\(final)")
+        XCTAssertFalse(final.stdout.contains("No space left"), final.stdout)
+        let verify = try await container.run(["verify"])
+        XCTAssertEqual(verify.exitCode, 0, "\(verify)")
     }
 }
