@@ -28,12 +28,15 @@ install_packages() {
     [ -x /usr/lib/postgresql/15/bin/postgres ] || die "PostgreSQL 15 server binaries not found in /usr/lib/postgresql/15/bin"
 }
 
-# mount_btrfs DIR SIZE: a loop btrfs owned by the service user in DIR/mnt, image in DIR.
-# Mounted with user_subvol_rm_allowed so the service user can delete its subvolumes.
+# mount_btrfs DIR SIZE [MKFS-OPTION...]: a loop btrfs owned by the service user in DIR/mnt,
+# image in DIR. Mounted with user_subvol_rm_allowed so the service user can delete its
+# subvolumes. Small file systems (the disk-full test's) want --mixed.
 mount_btrfs() {
     local dir=$1 size=$2
+    shift 2
+    mkdir -p "$dir"
     truncate -s "$size" "$dir/btrfs.img"
-    mkfs.btrfs -q "$dir/btrfs.img" >/dev/null
+    mkfs.btrfs -q "$@" "$dir/btrfs.img" >/dev/null
     mkdir -p "$dir/mnt"
     mount -o loop,user_subvol_rm_allowed "$dir/btrfs.img" "$dir/mnt"
     chown "$PGARCHIVE_USER:" "$dir/mnt"

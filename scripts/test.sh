@@ -24,14 +24,16 @@ echo "ok: root refused with: $out"
 
 work=$(mktemp -d /var/tmp/pgarchive-test.XXXXXX)
 chmod 0755 "$work"
-trap 'unmount_btrfs "$work"; rm -rf "$work"' EXIT
+trap 'unmount_btrfs "$work/small"; unmount_btrfs "$work"; rm -rf "$work"' EXIT
 mount_btrfs "$work" 20G
+# A second, small btrfs for the disk-full test, which fills it up on purpose.
+mount_btrfs "$work/small" 400M --mixed --data single --metadata single
 
 chown -R "$PGARCHIVE_USER:" .build
 # SwiftPM keeps a lock file per build folder in /tmp; root's build created it.
 chown "$PGARCHIVE_USER:" /tmp/"$(echo "$PWD/.build" | tr / _)"*.lock 2>/dev/null || true
 as_user test -r Package.swift || die "user $PGARCHIVE_USER cannot read $PWD; clone the repository where $PGARCHIVE_USER can read it (every parent directory needs o+x)"
 
-say "running the tests as $PGARCHIVE_USER on btrfs at $work/mnt"
-as_user env PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_BIN="$bin" \
+say "running the tests as $PGARCHIVE_USER on btrfs at $work/mnt (small one at $work/small/mnt)"
+as_user env PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" \
     swift test --skip-build --disable-swift-testing ${TEST_FILTER:+--filter "$TEST_FILTER"}

@@ -20,7 +20,8 @@ public struct HealthCheck: Sendable {
         public var snapshotMaxAge = TimeSpan(seconds: 25 * 3600)
         public var maxReplayLag = TimeSpan(seconds: 3600)
         public var walMaxSilence = TimeSpan(seconds: 3600)
-        public var minFreePercent = 10.0
+        /// Overrides the container's `disk_warning` (and `disk_critical`, as half of it).
+        public var minFreePercent: Double?
         public var verifyMaxAge = TimeSpan(seconds: 8 * 86400)
         public init() {}
     }
@@ -83,10 +84,20 @@ public struct HealthCheck: Sendable {
         } else {
             add("no WAL gap", .ok, "contiguous from the oldest snapshot on")
         }
-        if let size = s.fileSystemSizeBytes, let free = s.fileSystemFreeBytes, size > 0 {
-            let percent = Double(free) * 100 / Double(size)
-            let level: Level = percent < limits.minFreePercent / 2 ? .critical : (percent < limits.minFreePercent ? .warning : .ok)
-            add("free space", level, String(format: "%.1f%% free (%@ of %@)", percent, ByteCount.human(free), ByteCount.human(size)))
+        if let level = s.diskSpaceLevel(minFreePercent: limits.minFreePercent) {
+            var detail = "?"
+            if let size = s.fileSystemSizeBytes, let free = s.fileSystemFreeBytes, size > 0 {
+                detail = String(format: "%.1f%% free (%@ of %@)", Double(free) * 100 / Double(size), ByteCount.human(free), ByteCount.human(size))
+                if limits.minFreePercent == nil, level != .ok, let threshold = level == .critical ? s.fileSystemCriticalBytes : s.fileSystemWarningBytes, free < threshold {
+                    detail += ", below disk_\(level == .critical ? "critical" : "warning") (\(ByteCount.human(threshold)))"
+                }
+            }
+            if let errors = s.noSpaceErrors, !errors.isEmpty {
+                detail = "No space left on device: " + errors.joined(separator: "; ") + "; " + detail
+            }
+            add("free space", level, detail)
+        } else if let errors = s.noSpaceErrors, !errors.isEmpty {
+            add("free space", .critical, "No space left on device: " + errors.joined(separator: "; "))
         } else {
             add("free space", .unknown, "cannot read the file system's size")
         }

@@ -33,6 +33,10 @@ public struct ContainerConfig: Sendable, Equatable {
     public var maintenanceCommand: String = ""
     /// The watchdog reports pg_receivewal or the standby as stuck after this long without progress.
     public var watchdogStuckAfter = TimeSpan(seconds: 600)
+    /// Free space on the container's file system below which status is degraded and check warns.
+    public var diskWarning = DiskThreshold.percent(10)
+    /// Free space below which check is critical.
+    public var diskCritical = DiskThreshold.percent(5)
     /// Role pgarchive uses on the standby and clones (the upstream's bootstrap superuser).
     public var standbyUser: String = "postgres"
     /// The upstream's database system identifier; resync refuses a different cluster.
@@ -85,6 +89,8 @@ public struct ContainerConfig: Sendable, Equatable {
         ("clone_port_base", "first port tried for clones; 0 means standby_port + 1"),
         ("maintenance_command", "command cron maintenance runs with standby/ appended (no shell), e.g. 'sudo -n btrfs filesystem defragment -r'; empty: none"),
         ("watchdog_stuck_after", "cron watchdog reports pg_receivewal or the standby as stuck after this long without progress"),
+        ("disk_warning", "free space on the container's file system below which status is degraded and check warns: a share such as '10%' or an amount such as '2 GiB'"),
+        ("disk_critical", "free space below which check is critical, e.g. '5%' or '500 MiB'"),
         ("standby_user", "role pgarchive connects as to the standby and clones (a superuser of the upstream)"),
         ("system_identifier", "database system identifier of the upstream (set by init; resync checks it)"),
         ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
@@ -146,6 +152,9 @@ public struct ContainerConfig: Sendable, Equatable {
             case "clone_port_base": clonePortBase = try integer(0...65535)
             case "maintenance_command": maintenanceCommand = entry.value
             case "watchdog_stuck_after": watchdogStuckAfter = try span()
+            case "disk_warning", "disk_critical":
+                guard let threshold = DiskThreshold(parsing: entry.value) else { throw bad("a share of the file system such as '10%' or an amount such as '2 GiB'") }
+                if entry.key == "disk_warning" { diskWarning = threshold } else { diskCritical = threshold }
             case "standby_user":
                 guard !entry.value.isEmpty else { throw bad("a role name") }
                 standbyUser = entry.value
@@ -198,6 +207,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge.description,
             "clone_port_base": String(clonePortBase),
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
+            "disk_warning": diskWarning.description, "disk_critical": diskCritical.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
             "synchronous": synchronous ? "on" : "off",
             "clone_listen_addresses": cloneListenAddresses, "thin_time_zone": thinTimeZone,

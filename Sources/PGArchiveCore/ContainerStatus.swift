@@ -66,6 +66,12 @@ public struct ContainerStatus: Sendable, Codable {
     public var walArchiveBytes: Int64 = 0
     public var fileSystemSizeBytes: Int64?
     public var fileSystemFreeBytes: Int64?
+    /// `disk_warning` and `disk_critical` in bytes on this file system.
+    public var fileSystemWarningBytes: Int64?
+    public var fileSystemCriticalBytes: Int64?
+    /// Current "No space left on device" errors in the logs of pg_receivewal and the
+    /// standby, one line each naming the log (absent when there are none).
+    public var noSpaceErrors: [String]?
     public var health: Health = .ok
     /// One line per thing that is not as it should be.
     public var problems: [String] = []
@@ -73,7 +79,7 @@ public struct ContainerStatus: Sendable, Codable {
     public var healthy: Bool { health == .ok }
 
     /// Sets `health` and `problems` from the gathered facts.
-    mutating func evaluate() {
+    public mutating func evaluate() {
         var problems: [String] = []
         var down = false
         if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
@@ -85,6 +91,13 @@ public struct ContainerStatus: Sendable, Codable {
             if !upstreamReachable { problems.append("the upstream is unreachable") }
             else if slotActive == nil { problems.append("the replication slot is missing on the upstream"); down = true }
             else if slotActive == false { problems.append("the replication slot is inactive") }
+        }
+        if let free = fileSystemFreeBytes, let warning = fileSystemWarningBytes, free < warning {
+            let critical = fileSystemCriticalBytes.map { free < $0 } ?? false
+            problems.append("\(critical ? "almost no" : "little") free space on the container's file system: \(ByteCount.human(free)) of \(fileSystemSizeBytes.map(ByteCount.human) ?? "?") (below disk_\(critical ? "critical" : "warning"), \(ByteCount.human(critical ? fileSystemCriticalBytes ?? 0 : warning))); free space or grow the file system before WAL stops arriving")
+        }
+        for error in noSpaceErrors ?? [] {
+            problems.append("no space left on the container's file system: \(error); free space, then `pgarchive cron watchdog` restarts what stopped and the archive catches up from the slot")
         }
         for run in cronRuns where run.result == .failed { problems.append("cron \(run.job) failed: \(run.message)") }
         if let lastVerify, lastVerify.result != .passed,
@@ -153,10 +166,26 @@ public struct ContainerStatus: Sendable, Codable {
         status.cloneCount = clones.count
         status.clonesRunning = clones.filter { container.clones.state($0.name).isRunning }.count
         status.walArchiveBytes = allEntries.reduce(0) { $0 + $1.size }
-        var fs = statvfs()
-        if statvfs(layout.root, &fs) == 0 {
-            status.fileSystemSizeBytes = Int64(fs.f_blocks) * Int64(fs.f_frsize)
-            status.fileSystemFreeBytes = Int64(fs.f_bavail) * Int64(fs.f_frsize)
+        if let fs = DiskSpace.fileSystem(of: layout.root) {
+            status.fileSystemSizeBytes = fs.size
+            status.fileSystemFreeBytes = fs.free
+            status.fileSystemWarningBytes = container.config.diskWarning.bytes(ofSize: fs.size)
+            status.fileSystemCriticalBytes = container.config.diskCritical.bytes(ofSize: fs.size)
+        }
+        if !status.retired {
+            var errors: [String] = []
+            if let line = DiskSpace.currentNoSpaceLine(logFile: layout.receiverLog, progressMarkers: DiskSpace.receiverProgressMarkers) {
+                errors.append("\(layout.receiverLog) says: \(line)")
+            }
+            if let line = DiskSpace.currentNoSpaceLine(logFile: layout.standbyLog, progressMarkers: DiskSpace.standbyProgressMarkers) {
+                errors.append("\(layout.standbyLog) says: \(line)")
+            }
+            // Its log may have lost the error (it lives on the same file system), the short
+            // segment it leaves behind cannot.
+            for path in WALReceiver(container: container).tornPartialSegments(minimumAge: 30) {
+                errors.append("pg_receivewal could not finish zero-filling \((path as NSString).lastPathComponent) (\(LogFile.size(path)) bytes): No space left on device")
+            }
+            status.noSpaceErrors = errors.isEmpty ? nil : errors
         }
 
         if status.standby.state == "running", let standby = try? container.standbyConnection(connectTimeout: 3) {
@@ -174,6 +203,24 @@ public struct ContainerStatus: Sendable, Codable {
         }
         status.evaluate()
         return status
+    }
+
+    /// ok, warning (free space below `disk_warning`, or below `minFreePercent` when given)
+    /// or critical (below `disk_critical`, or half of `minFreePercent`; or a daemon's log
+    /// reports "No space left on device"); nil when the file system's size is unknown.
+    /// Thresholds default to 10 % and 5 % on a status that carries none.
+    public func diskSpaceLevel(minFreePercent: Double? = nil) -> HealthCheck.Level? {
+        if !(noSpaceErrors ?? []).isEmpty { return .critical }
+        guard let size = fileSystemSizeBytes, let free = fileSystemFreeBytes, size > 0 else { return nil }
+        let warning, critical: Int64
+        if let minFreePercent {
+            warning = DiskThreshold.percent(minFreePercent).bytes(ofSize: size)
+            critical = DiskThreshold.percent(minFreePercent / 2).bytes(ofSize: size)
+        } else {
+            warning = fileSystemWarningBytes ?? DiskThreshold.percent(10).bytes(ofSize: size)
+            critical = fileSystemCriticalBytes ?? DiskThreshold.percent(5).bytes(ofSize: size)
+        }
+        return DiskSpace.level(free: free, warningBytes: warning, criticalBytes: critical)
     }
 
     /// Human-readable lines for `container status`.
@@ -220,7 +267,14 @@ public struct ContainerStatus: Sendable, Codable {
             lines.append("restorable:       from \(ISO8601.utc(oldestRestorableTime)) to about \(newestRestorableTime.map(ISO8601.utc) ?? "now")")
         }
         lines.append("clones:           \(cloneCount)\(cloneCount > 0 ? " (\(clonesRunning) running)" : "")")
-        lines.append("WAL archive:      \(ByteCount.human(walArchiveBytes))\(fileSystemFreeBytes.map { ", \(ByteCount.human($0)) free on the file system" } ?? "")")
+        lines.append("WAL archive:      \(ByteCount.human(walArchiveBytes))")
+        if let size = fileSystemSizeBytes, let free = fileSystemFreeBytes, size > 0 {
+            let level = diskSpaceLevel()
+            let note = level == .critical ? " FULL" : (level == .warning ? " LOW" : "")
+            lines.append("file system:     \(note) \(ByteCount.human(free)) free of \(ByteCount.human(size)) (\(String(format: "%.1f", Double(free) * 100 / Double(size)))%)")
+        } else {
+            lines.append("file system:      size unknown")
+        }
         lines.append("health:           \(health == .ok ? "ok" : health.rawValue.uppercased())")
         for problem in problems { lines.append("  - \(problem)") }
         return lines.joined(separator: "\n") + "\n"

@@ -213,6 +213,12 @@ public enum ContainerMetrics {
         gauge("clones_running", "Number of clones whose server runs.") { Double($0.clonesRunning) }
         gauge("filesystem_free_bytes", "Bytes available to the service user on the container's file system.") { $0.fileSystemFreeBytes.map { Double($0) } }
         gauge("filesystem_size_bytes", "Size in bytes of the container's file system.") { $0.fileSystemSizeBytes.map { Double($0) } }
+        gauge("filesystem_space_level", "Free space on the container's file system: 0 ok, 1 below disk_warning, 2 below disk_critical or a daemon's log reports 'No space left on device'.") {
+            $0.diskSpaceLevel().map { Double($0.rawValue) }
+        }
+        gauge("no_space_errors", "Number of daemons (pg_receivewal, the standby) whose log reports a current 'No space left on device'.") {
+            $0.retired ? nil : Double($0.noSpaceErrors?.count ?? 0)
+        }
 
         gauge("verify_last_run_timestamp_seconds", "When the last `pgarchive verify` finished (unix seconds); absent before the first.") {
             seconds($0.lastVerify?.finishedAt)

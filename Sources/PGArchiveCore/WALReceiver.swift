@@ -61,39 +61,55 @@ public struct WALReceiver: Sendable {
     }
 
     /// pg_receivewal preallocates each new segment as `NAME.partial` by writing zeros up to the
-    /// segment size. Killed during that, it leaves a shorter file, and every later
-    /// pg_receivewal refuses to start from it ("has N bytes, should be 0 or 16777216") and
-    /// retries forever: the archive would silently stop. Such a file holds no WAL yet (the
-    /// zeros come first), and the slot still holds that segment upstream, so it is removed;
-    /// one that is not all zeros is renamed to `NAME.partial.torn-TIME` and kept for a human.
+    /// segment size, and writes WAL into it only after that. Killed during the zero-fill, or
+    /// out of space, it leaves a shorter file, and every later pg_receivewal refuses to
+    /// resume from it ("has N bytes, should be 0 or 16777216") and retries forever: the
+    /// archive would silently stop. Such a file holds no WAL, and the slot still holds that
+    /// segment upstream, so it is removed before pg_receivewal starts; a short one that is
+    /// not all zeros is renamed to `NAME.partial.torn-TIME` and kept for a human.
     /// Called only while pg_receivewal is not running.
     public func setTornPartialsAside(logger: Logger) {
-        let fm = FileManager.default
-        let names = (try? fm.contentsOfDirectory(atPath: layout.walArchive)) ?? []
-        let partials = names.filter { name in
-            guard let parsed = WALFileName.parse(name) else { return false }
-            return parsed.isPartial && parsed.compression == nil
-        }
-        guard !partials.isEmpty else { return }
-        let segmentSize = self.segmentSize(names: names)
-        for name in partials {
-            let path = layout.walArchive + "/" + name
-            var st = stat()
-            guard stat(path, &st) == 0, st.st_size != 0, UInt64(st.st_size) != segmentSize else { continue }
+        for (path, size) in shortPartialSegments() {
+            let name = (path as NSString).lastPathComponent
             if Self.isAllZeros(path) {
-                if unlink(path) == 0 {
-                    logger.notice("removed \(name): \(st.st_size) bytes of zeros, left by a pg_receivewal killed while preallocating the segment (pg_receivewal would refuse to resume from it); the slot streams the segment again")
+                if unlink(path) == 0 || errno == ENOENT {
+                    logger.warning("removed \(path): \(size) bytes of zeros, a segment pg_receivewal began to zero-fill and could not finish (killed, or out of space); it holds no WAL, pg_receivewal would refuse it forever (\"should be 0 or … bytes\"), and the slot streams the segment again")
                 } else {
                     logger.error("cannot remove \(path), which pg_receivewal will refuse to resume from: \(String(cString: strerror(errno)))")
                 }
             } else {
                 let aside = path + ".torn-" + ISO8601.utc(Date()).replacingOccurrences(of: ":", with: "")
                 if rename(path, aside) == 0 {
-                    logger.warning("moved \(name) (\(st.st_size) bytes, not a whole segment of \(segmentSize)) to \(aside): pg_receivewal refuses to resume from it; the slot streams the segment again")
+                    logger.warning("moved \(name) (\(size) bytes, not a whole segment) to \(aside): pg_receivewal refuses to resume from it; the slot streams the segment again")
                 } else {
                     logger.error("cannot move \(path) aside: \(String(cString: strerror(errno)))")
                 }
             }
+        }
+    }
+
+    /// Short all-zero `.partial` segments (see `setTornPartialsAside`), as paths. While
+    /// pg_receivewal runs, a segment it is zero-filling right now is short for a moment: pass
+    /// `minimumAge` to count only files unchanged for that long.
+    public func tornPartialSegments(minimumAge: TimeInterval = 0) -> [String] {
+        shortPartialSegments().map(\.path).filter { path in
+            var st = stat()
+            guard stat(path, &st) == 0 else { return false }
+            let modified = Date(timeIntervalSince1970: TimeInterval(st.st_mtim.tv_sec))
+            return Date().timeIntervalSince(modified) >= minimumAge && Self.isAllZeros(path)
+        }
+    }
+
+    /// Uncompressed `.partial` segments that are neither empty nor a whole segment.
+    func shortPartialSegments() -> [(path: String, size: UInt64)] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: layout.walArchive)) ?? []).sorted()
+        let partials = names.filter { WALFileName.parse($0).map { $0.isPartial && $0.compression == nil } ?? false }
+        guard !partials.isEmpty else { return [] }
+        let segmentSize = self.segmentSize(names: names)
+        return partials.compactMap { name in
+            let path = layout.walArchive + "/" + name
+            let size = LogFile.size(path)
+            return size != 0 && size != segmentSize ? (path, size) : nil
         }
     }
 
@@ -110,14 +126,15 @@ public struct WALReceiver: Sendable {
     }
 
     static func isAllZeros(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? handle.close() }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            // At the end of the file, Foundation gives nil or an empty Data.
-            let chunk: Data?
-            do { chunk = try handle.read(upToCount: 1 << 20) } catch { return false }
-            guard let chunk, !chunk.isEmpty else { return true }
-            if chunk.contains(where: { $0 != 0 }) { return false }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return false }
+            if n == 0 { return true }
+            if buffer[0..<n].contains(where: { $0 != 0 }) { return false }
         }
     }
 

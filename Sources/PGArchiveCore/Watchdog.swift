@@ -20,6 +20,13 @@ extension Container {
         var actions: [String] = []
         var problems: [String] = []
         let binaries = try await binaries()
+        // A segment left short when the file system filled up: pg_receivewal retries it in
+        // vain; restart it without the file (start removes it).
+        if receiver.state().isRunning, case let torn = receiver.tornPartialSegments(minimumAge: 30), !torn.isEmpty {
+            logger.warning("pg_receivewal cannot continue past \(torn.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")), left short when the file system filled up; restarting it without")
+            receiver.stop(logger: logger)
+            actions.append("removed the short \(torn.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")) left by a full file system")
+        }
         if case let state = receiver.state(), !state.isRunning {
             // A pg_receivewal started while the upstream is down exits at once: say so instead,
             // and let the next run (the upstream back) start it.

@@ -11,8 +11,9 @@ public final class ContainerFixture: @unchecked Sendable {
     public let scratch: String
     public let binary: PGArchiveBinary
 
-    public init(name: String = "c", environment: [String: String?] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
-        let root = try IntegrationEnvironment.btrfsRoot(file: file, line: line)
+    /// `root`: the btrfs to put it on; nil: `PGARCHIVE_TEST_BTRFS`.
+    public init(name: String = "c", root: String? = nil, environment: [String: String?] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        let root = try root ?? IntegrationEnvironment.btrfsRoot(file: file, line: line)
         scratch = try TemporaryDirectory.make(prefix: "test", under: root)
         path = scratch + "/" + name
         binary = PGArchiveBinary(environment: environment)

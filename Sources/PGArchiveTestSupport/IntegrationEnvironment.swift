@@ -29,6 +29,19 @@ public enum IntegrationEnvironment {
         return path
     }
 
+    /// The small btrfs mount (a few hundred MiB) `make test` hands in for the disk-full test
+    /// (`PGARCHIVE_TEST_SMALL_BTRFS`), which fills it up on purpose; or skip/fail.
+    public static func smallBtrfsRoot(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["PGARCHIVE_TEST_SMALL_BTRFS"], !path.isEmpty else {
+            try unavailable("PGARCHIVE_TEST_SMALL_BTRFS is not set (run `make test`, which mounts a small btrfs loop file system for the disk-full test)", file: file, line: line)
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            try unavailable("PGARCHIVE_TEST_SMALL_BTRFS=\(path) is not a directory", file: file, line: line)
+        }
+        return path
+    }
+
     public struct RequiredComponentMissing: Error, CustomStringConvertible {
         public let reason: String
         public var description: String { "required test component missing: \(reason)" }

@@ -175,7 +175,7 @@ final class CrashIntegrationTests: XCTestCase {
         let whole = String(partial.dropLast(".partial".count))
         XCTAssertTrue(entries(layout.walArchive).contains(whole), "\(whole) was not streamed again: \(entries(layout.walArchive))")
         let log = (try? String(contentsOfFile: layout.logs + "/cron_watchdog.log", encoding: .utf8)) ?? ""
-        XCTAssertTrue(log.contains("removed \(partial): 122880 bytes of zeros"), log)
+        XCTAssertTrue(log.contains("removed \(layout.walArchive)/\(partial): 122880 bytes of zeros"), log)
 
         // 1. snapshot create, killed after the btrfs snapshot and before its metadata; the
         //    receiver and the standby are killed at the same moment.

@@ -76,6 +76,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["pgarchive_clones_running" + c], "1")
         XCTAssertEqual(s["pgarchive_filesystem_free_bytes" + c], "53687091200")
         XCTAssertEqual(s["pgarchive_filesystem_size_bytes" + c], "107374182400")
+        XCTAssertEqual(s["pgarchive_filesystem_space_level" + c], "0")
+        XCTAssertEqual(s["pgarchive_no_space_errors" + c], "0")
 
         func job(_ name: String) -> String { #"{container="/srv/pgarchive/main",job=""# + name + #""}"# }
         XCTAssertEqual(s["pgarchive_cron_last_run_timestamp_seconds" + job("compress-wal")], "1800000160")
@@ -84,7 +86,7 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["pgarchive_cron_last_result" + job("watchdog")], "2")
         XCTAssertEqual(s["pgarchive_cron_last_success_timestamp_seconds" + job("compress-wal")], "1800000160")
         XCTAssertNil(s["pgarchive_cron_last_success_timestamp_seconds" + job("expire-and-create-snapshot")], "a failed last run tells no success time")
-        XCTAssertEqual(s.count, 19 + 3 + 3 + 1)
+        XCTAssertEqual(s.count, 21 + 3 + 3 + 1)
     }
 
     func testEachFamilyHasOneHelpAndTypeLineBeforeAllItsSamples() {
@@ -111,7 +113,7 @@ final class MetricsTests: XCTestCase {
             }
         }
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(seen.count, 26)
+        XCTAssertEqual(seen.count, 28)
         let s = samples(text)
         XCTAssertEqual(s[#"pgarchive_up{container="/srv/broken"}"#], "0")
         XCTAssertNil(s[#"pgarchive_health{container="/srv/broken"}"#], "nothing else is claimed about an unreadable container")
@@ -122,6 +124,24 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s[#"pgarchive_replay_lag_bytes{container="/srv/a"}"#], "8192")
         // The samples of one family are together, in the order of the containers.
         XCTAssertTrue(text.contains("pgarchive_health{container=\"/srv/a\"} 0\npgarchive_health{container=\"/srv/b\"} 2\n# HELP"), text)
+    }
+
+    func testLowAndFullDisk() {
+        let c = #"{container="/srv/pgarchive/main"}"#
+        var low = status()
+        low.fileSystemWarningBytes = 60 << 30
+        low.fileSystemCriticalBytes = 10 << 30
+        XCTAssertEqual(samples(ContainerMetrics.render([.init(path: "/srv/pgarchive/main", status: low)]))["pgarchive_filesystem_space_level" + c], "1")
+        low.fileSystemFreeBytes = 5 << 30
+        XCTAssertEqual(samples(ContainerMetrics.render([.init(path: "/srv/pgarchive/main", status: low)]))["pgarchive_filesystem_space_level" + c], "2")
+        var full = status()
+        full.noSpaceErrors = ["logs/pg_receivewal.log says: could not write: No space left on device", "logs/standby.log says: No space left on device"]
+        let s = samples(ContainerMetrics.render([.init(path: "/srv/pgarchive/main", status: full)]))
+        XCTAssertEqual(s["pgarchive_filesystem_space_level" + c], "2", "a write failed for want of space, whatever statvfs says")
+        XCTAssertEqual(s["pgarchive_no_space_errors" + c], "2")
+        var retired = status()
+        retired.retired = true
+        XCTAssertNil(samples(ContainerMetrics.render([.init(path: "/srv/pgarchive/main", status: retired)]))["pgarchive_no_space_errors" + c])
     }
 
     func testSlotMissingOnAReachableUpstreamIsZero() {
@@ -154,7 +174,7 @@ final class MetricsTests: XCTestCase {
 
     func testEmptyInputStillDescribesEveryFamily() {
         let text = ContainerMetrics.render([])
-        XCTAssertEqual(text.split(separator: "\n").count, 52)
+        XCTAssertEqual(text.split(separator: "\n").count, 56)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.hasPrefix("# ") })
     }
 

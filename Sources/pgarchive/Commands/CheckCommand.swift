@@ -12,7 +12,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-lag"), help: "Warn when the standby's replay lag is larger (default 1 hour).") var maxLag: String?
     @Option(name: .customLong("wal-max-silence"), help: "Warn when no WAL arrived for this long while the upstream wrote some (default 1 hour).") var walMaxSilence: String?
     @Option(name: .customLong("verify-max-age"), help: "Warn when the last `pgarchive verify` is older (default 8 days); a failed one is critical.") var verifyMaxAge: String?
-    @Option(name: .customLong("min-free-percent"), help: "Warn below this much free space (critical below half of it; default 10).") var minFreePercent: Double?
+    @Option(name: .customLong("min-free-percent"), help: "Warn below this percentage of free space, critical below half of it (default: the disk_warning and disk_critical settings, 10% and 5%).") var minFreePercent: Double?
 
     func run() async throws {
         // Wrong permissions refuse every command; check says so as CRITICAL, in its format.

@@ -40,7 +40,11 @@ struct VerifyCommand: AsyncParsableCommand {
         do { container = try options.open() } catch let error as PGArchiveError {
             throw PGArchiveError(error.message, exitCode: error.exitCode == 1 ? 2 : error.exitCode)
         }
-        let lock = try container.lock(.verify, command: "verify", wait: !noWait)
+        // Not getting the lock (busy: 75; e.g. a full file system: 1) means it could not run: 2.
+        let lock: ContainerLock
+        do { lock = try container.lock(.verify, command: "verify", wait: !noWait) } catch {
+            throw PGArchiveError(error.message, exitCode: error.exitCode == 1 ? 2 : error.exitCode)
+        }
         defer { _ = lock }
         let report = await container.verify(restore: restore, all: all)
         if json {
