@@ -51,7 +51,7 @@ def main():
     pgbench = [datasets[d] for d in order if d.startswith("pgbench-")]
     others = [datasets[d] for d in order if not d.startswith("pgbench-")]
     need_all = ["pgarchive_bytes", "pgarchive_compressed_bytes", "pgbackrest_bytes", "upstream_database_bytes",
-                "upstream_walsender_read_bytes", "upstream_archiver_read_bytes", "upstream_all_read_bytes", "pgbackrest_process_read_bytes",
+                "upstream_walsender_read_bytes", "upstream_archiver_read_bytes", "upstream_other_read_bytes_during_backups", "pgbackrest_process_read_bytes",
                 "pgarchive_compress_wal_in_bytes", "pgarchive_compress_wal_out_bytes", "pgarchive_compress_wal_seconds",
                 "gzip_sample_in_bytes", "gzip_sample_gzip_bytes", "gzip_sample_pgarchive_bytes", "gzip_sample_seconds"]
     need_pgbench = ["pgarchive_restore_seconds", "pgbackrest_restore_seconds", "pgarchive_pitr_restore_seconds",
@@ -68,11 +68,12 @@ def main():
         row["ratio_storage_pgbackrest_over_pgarchive_compressed"] = ratio(row["pgbackrest_bytes"], row["pgarchive_compressed_bytes"])
         # Per cycle: pgarchive = the upstream's walsender (streaming to pg_receivewal);
         # pgBackRest = its backup's processes + the archiver (archive-push); other = the
-        # rest of the upstream (ended backends, checkpointer, ...), for both or neither.
+        # rest of the upstream during the backups (ended backends, checkpointer, ...), for
+        # both or neither.
         row["pgarchive_read_bytes_per_cycle"] = list(row["upstream_walsender_read_bytes"])
         pgbr_reads = [a + b for a, b in zip(row["pgbackrest_process_read_bytes"], row["upstream_archiver_read_bytes"])]
         row["pgbackrest_read_bytes_per_cycle"] = pgbr_reads
-        row["other_upstream_read_bytes_per_cycle"] = [a - w - r for a, w, r in zip(row["upstream_all_read_bytes"], row["upstream_walsender_read_bytes"], row["upstream_archiver_read_bytes"])]
+        row["other_upstream_read_bytes_per_cycle"] = list(row["upstream_other_read_bytes_during_backups"])
         row["pgarchive_read_bytes_per_cycle_median"] = statistics.median(row["pgarchive_read_bytes_per_cycle"])
         row["pgbackrest_read_bytes_per_cycle_median"] = statistics.median(pgbr_reads)
         row["pgbackrest_archive_push_read_bytes_per_cycle_median"] = statistics.median(row["upstream_archiver_read_bytes"])
@@ -114,12 +115,12 @@ def main():
                            "start_fast": True, "repo": "normal disk (same file system as the upstream)",
                            "restore": "--archive-mode=off; latest: --type=default (end of archived WAL); point in time: --type=time --target-action=promote"},
             "pgarchive": meta.get("pgarchive_settings"),
-            "drop_caches_before_backups_and_restores": meta.get("drop_caches") == "1",
+            "drop_caches_before_pgbackrest_backups_and_restores": meta.get("drop_caches") == "1",
             "btrfs_loop_size": meta.get("btrfs_size"),
             "restore_done_when": "*_restore_seconds: from the restore command until pg_isready answers, pg_is_in_recovery() is false and then SELECT count(*) FROM pgbench_accounts has succeeded (a full scan, cold cache when drop_caches); *_restore_to_promoted_seconds: until promoted and answering, before the count. Then the restored state is checked (count, sum(abalance), pgbench_history rows, last marker row)",
             "pitr": f"target = {meta.get('pitr_after_seconds')} s after one more snapshot + incremental backup made after the storage figures; a pgbench run of ingest_seconds lies in between; marker 1000 before the target, marker 1001 and a balance change after it; the restored server must hold marker 1000 and the state recorded with it, and neither of the later changes",
             "storage": "pgarchive: df used on its own btrfs mount after btrfs subvolume sync + filesystem sync, minus the empty mount; pgBackRest: du -sb of the repo (backups + archived WAL)",
-            "upstream_reads": "bytes read from storage per cycle (read_bytes of /proc/PID/io, which includes reaped children; getrusage(RUSAGE_CHILDREN).ru_inblock*512 for a command), page cache dropped before each backup step: pgarchive = the upstream's walsender streaming to pg_receivewal over the whole cycle (pgarchive opens no upstream file; snapshot create reads only the container); pgBackRest = the processes of its incremental backup (they read the data directory directly) + the upstream's archiver, whose children are pgBackRest's archive-push; other = the rest of the upstream's processes (the postmaster counts ended backends: the bench's psql, pgBackRest's backup connection), for both tools or neither. pgbackrest_incr_copied_bytes is pgBackRest's own 'delta' (bytes of files it copied) per incremental",
+            "upstream_reads": "bytes read from storage per cycle (read_bytes of /proc/PID/io, which includes reaped children; getrusage(RUSAGE_CHILDREN).ru_inblock*512 for a command), page cache dropped before each pgBackRest backup: pgarchive = the upstream's walsender streaming to pg_receivewal over the whole cycle (pgarchive opens no upstream file; snapshot create reads only the container); pgBackRest = the processes of its incremental backup (they read the data directory directly) + the upstream's archiver over the whole cycle, whose children are pgBackRest's archive-push; other = the rest of the upstream's processes during the two backup steps (the postmaster counts ended backends: the bench's psql, pgBackRest's backup connection; checkpointer), for both tools or neither. pgbackrest_incr_copied_bytes is pgBackRest's own 'delta' (bytes of files it copied) per incremental",
             "ingest": f"pgbench -n -c 2 -j 2 -T {meta.get('ingest_seconds')} (TPC-B) on the upstream: first with pg_receivewal stopped (pgarchive wal stop), then streaming; pgBackRest archive-push is the archive_command in both; the container runs on the same 2 CPUs (receiver + standby replay). Lag sampled once a second from pg_stat_replication during the streaming run",
             "compress_wal": "cron compress-wal over every completed segment after the cycles (MB/s = uncompressed bytes / wall time, including fsync and the verification by decompression); gzip -6 -c on a sample of the first gzip_sample_segments of the same segments, from the page cache, to a pipe",
             "latency": f"median of {meta.get('latency_runs')} runs as the postgres user: container status, snapshot list, and bash completion of snapshot names (the bash-completion script's function run for 'pgarchive snapshot delete -C DIR <TAB>') with latency_snapshots extra snapshots (read-only btrfs snapshots of a real one with shifted names/times, see bench/fake_snapshots.py)",
@@ -144,11 +145,13 @@ def main():
     print()
     print("### Time to a running, checked restored server (s)")
     print()
-    print("| scale | DB MB | latest: pgarchive | pgBackRest | ratio | point in time +60 s: pgarchive | pgBackRest | ratio |")
+    print("| scale | DB MB | latest: pgarchive | pgBackRest (restore command) | ratio | point in time +60 s: pgarchive | pgBackRest (restore command) | ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in pgbench:
-        print(f"| {r['scale']} | {mb(r['upstream_database_bytes'])} | {r['pgarchive_restore_seconds']:.2f} | {r['pgbackrest_restore_seconds']:.2f} | "
-              f"{r['ratio_restore_pgbackrest_over_pgarchive']} | {r['pgarchive_pitr_restore_seconds']:.2f} | {r['pgbackrest_pitr_restore_seconds']:.2f} | "
+        print(f"| {r['scale']} | {mb(r['upstream_database_bytes'])} | {r['pgarchive_restore_seconds']:.2f} | "
+              f"{r['pgbackrest_restore_seconds']:.2f} ({r['pgbackrest_restore_command_seconds']:.2f}) | "
+              f"{r['ratio_restore_pgbackrest_over_pgarchive']} | {r['pgarchive_pitr_restore_seconds']:.2f} | "
+              f"{r['pgbackrest_pitr_restore_seconds']:.2f} ({r['pgbackrest_pitr_restore_command_seconds']:.2f}) | "
               f"{r['ratio_pitr_restore_pgbackrest_over_pgarchive']} |")
     print()
     print(f"### Storage after {meta['cycles']} cycles (MB on disk)")
@@ -159,7 +162,7 @@ def main():
         print(f"| {r['dataset']} | {mb(r['upstream_database_bytes'])} | {mb(r['pgarchive_bytes'])} | {mb(r['pgarchive_compressed_bytes'])} | "
               f"{mb(r['pgbackrest_bytes'])} | {r['ratio_storage_pgbackrest_over_pgarchive']} | {r['ratio_storage_pgbackrest_over_pgarchive_compressed']} |")
     print()
-    print("### Load on the upstream: MB read from storage per backup cycle (median over cycles, cold page cache)")
+    print("### Load on the upstream: MB read from storage per backup cycle (median over cycles; page cache dropped before each pgBackRest backup)")
     print()
     print("| data set | pgarchive (its walsender) | pgBackRest (incremental + archive-push) | of which archive-push | pgBackRest's count of bytes copied | rest of the upstream (both/neither) |")
     print("|---|---:|---:|---:|---:|---:|")

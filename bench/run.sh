@@ -13,8 +13,8 @@
 # set, default 160; 0 skips it), INGEST_SECONDS (default 30), LATENCY_RUNS (default 11),
 # LATENCY_SNAPSHOTS (default 500), GZIP_SAMPLE_SEGMENTS (default 16),
 # PGBACKREST_COMPRESS_TYPE (default lz4), PGBACKREST_PROCESS_MAX (default nproc), BTRFS_SIZE
-# (default 40G, sparse), DROP_CACHES (default 1: drop the page cache before each backup step
-# and each restore), BENCH_WORKDIR (default /var/tmp; must not be tmpfs or btrfs).
+# (default 40G, sparse), DROP_CACHES (default 1: drop the page cache before each pgBackRest
+# backup and each restore), BENCH_WORKDIR (default /var/tmp; must not be tmpfs or btrfs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -297,10 +297,11 @@ wait_archived() {
 # pgarchive_backup KEY: one pgarchive backup step. A restartpoint needs an upstream
 # checkpoint the standby has replayed, and the standby replays complete segments only:
 # checkpoint, switch, wait, snapshot. pgarchive itself never opens the upstream's files: what
-# it costs the upstream is its walsender, measured over the whole cycle (cycle_io_*).
+# it costs the upstream is its walsender, measured over the whole cycle (cycle_io_*). No
+# page-cache drop here: the walsender streams WAL as it is written, from the page cache, as
+# in production; a drop while it still streams the cycle's WAL would make it read that back.
 pgarchive_backup() {
     local key=$1 t0 t1 t2 lsn
-    drop_caches
     t0=$(now)
     psql_up -c "CHECKPOINT"
     lsn=$(psql_up -c "SELECT pg_current_wal_lsn()")
@@ -317,7 +318,9 @@ pgarchive_backup() {
     rec "pgarchive_snapshot_process_read_bytes.$key" "$(cat "$sdir/rusage")"
 }
 # pgbackrest_backup KEY: one pgBackRest incremental backup, with the bytes its processes
-# (which read the upstream's data directory directly) read from storage.
+# (which read the upstream's data directory directly) read from storage. The page cache is
+# dropped first: an incremental runs hours after the changes, when a database larger than
+# memory is no longer cached (pgBackRest's own count of bytes copied is recorded as well).
 pgbackrest_backup() {
     local key=$1 t0
     drop_caches
@@ -327,19 +330,25 @@ pgbackrest_backup() {
     rec "pgbackrest_incr_backup_seconds.$key" "$(secs "$t0" "$(now)")"
     rec "pgbackrest_process_read_bytes.$key" "$(cat "$sdir/rusage")"
 }
-# cycle_io_start / cycle_io_end KEY: what the upstream's own processes read from storage
-# over a whole cycle (update + both backups), by who it is for: the walsender streams to
-# pgarchive's pg_receivewal; the archiver runs pgBackRest's archive-push; the rest
+# cycle_io_start / cycle_io_mid / cycle_io_end KEY: what the upstream's own processes read
+# from storage, by who it is for. Over the whole cycle (update + both backups): the
+# walsender streams to pgarchive's pg_receivewal; the archiver runs pgBackRest's
+# archive-push. Over the backups only (the update's own reads are the workload's): the rest
 # (postmaster = ended backends, among them the bench's psql and pgBackRest's backup
-# connection; checkpointer; ...) serves both or neither.
+# connection; checkpointer; ...), which serves both or neither.
 cycle_io_start() { upstream_io "$sdir/cio0"; }
+cycle_io_mid() { upstream_io "$sdir/cio1"; }
 cycle_io_end() {
-    local key=$1
-    upstream_io "$sdir/cio1"
-    rec "upstream_walsender_read_bytes.$key" "$(upstream_io_delta "$sdir/cio0" "$sdir/cio1" walsender)"
-    rec "upstream_archiver_read_bytes.$key" "$(upstream_io_delta "$sdir/cio0" "$sdir/cio1" archiver)"
-    rec "upstream_all_read_bytes.$key" "$(upstream_io_delta "$sdir/cio0" "$sdir/cio1")"
-    rec "upstream_read_by_process.$key" "$(upstream_io_kinds "$sdir/cio0" "$sdir/cio1")"
+    local key=$1 all ws ar
+    upstream_io "$sdir/cio2"
+    rec "upstream_walsender_read_bytes.$key" "$(upstream_io_delta "$sdir/cio0" "$sdir/cio2" walsender)"
+    rec "upstream_archiver_read_bytes.$key" "$(upstream_io_delta "$sdir/cio0" "$sdir/cio2" archiver)"
+    rec "upstream_read_by_process.$key" "$(upstream_io_kinds "$sdir/cio0" "$sdir/cio2")"
+    all=$(upstream_io_delta "$sdir/cio1" "$sdir/cio2")
+    ws=$(upstream_io_delta "$sdir/cio1" "$sdir/cio2" walsender)
+    ar=$(upstream_io_delta "$sdir/cio1" "$sdir/cio2" archiver)
+    rec "upstream_other_read_bytes_during_backups.$key" "$((all - ws - ar))"
+    rec "upstream_read_by_process_during_backups.$key" "$(upstream_io_kinds "$sdir/cio1" "$sdir/cio2")"
 }
 
 # cycles UPDATE_SQL_FUNCTION TABLE: CYCLES times update ~10% of the rows, a marker row, a
@@ -351,6 +360,7 @@ cycles() {
         t0=$(now)
         psql_up -c "$($update_sql "$k")" -c "INSERT INTO bench_marker (cycle) VALUES ($k)" -c "VACUUM $table"
         rec "update_seconds.$k" "$(secs "$t0" "$(now)")"
+        cycle_io_mid
         pgarchive_backup "$k"
         pgbackrest_backup "$k"
         cycle_io_end "$k"
