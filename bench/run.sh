@@ -140,7 +140,9 @@ upstream_io() {
     local pm p kind
     pm=$(head -n 1 "$upstream/data/postmaster.pid")
     for p in "$pm" $(pgrep -P "$pm"); do
-        kind=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{ print ($1 == "postgres:" ? $2 : "postmaster") }')
+        # A backend may end between pgrep and here: then it is skipped.
+        kind=$(cat "/proc/$p/cmdline" 2>/dev/null | tr '\0' ' ' | awk '{ print ($1 == "postgres:" ? $2 : "postmaster") }') || continue
+        [ -n "$kind" ] || continue
         awk -v p="$p" -v k="${kind:-unknown}" '/^read_bytes:/ { print p, $2, k }' "/proc/$p/io" 2>/dev/null || true
     done >"$1"
 }
