@@ -100,7 +100,7 @@ def main():
 
     doc = {
         "machine": {k: number(meta[k]) for k in ("nproc", "memory_bytes", "cpu_model", "kernel", "workdir_disk") if k in meta},
-        "versions": {k: meta[k] for k in ("postgresql_version", "pgbackrest_version", "pgarchive_version", "pgarchive_commit",
+        "versions": {k: meta[k] for k in ("postgresql_version", "pgbackrest_version", "pgarchive_version", "pgarchive_build", "pgarchive_commit",
                                           "btrfs_progs_version", "gzip_version") if k in meta},
         "parameters": {
             "scales": [int(s) for s in meta["scales"].split()],
@@ -135,7 +135,7 @@ def main():
     def mb(b):
         return f"{b / 1e6:,.1f}"
 
-    print(f"pgarchive {meta.get('pgarchive_version')} vs {meta.get('pgbackrest_version')} "
+    print(f"pgarchive {meta.get('pgarchive_version')} ({meta.get('pgarchive_build', '?').split()[0]} build) vs {meta.get('pgbackrest_version')} "
           f"(compress-type={meta['pgbackrest_compress_type']}, process-max={meta['pgbackrest_process_max']}), "
           f"{meta.get('postgresql_version')}; {meta['cycles']} cycles of a 10%-of-rows update; "
           f"{meta.get('nproc')} CPUs ({meta.get('cpu_model')}), kernel {meta.get('kernel')}; "

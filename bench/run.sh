@@ -14,7 +14,8 @@
 # LATENCY_SNAPSHOTS (default 500), GZIP_SAMPLE_SEGMENTS (default 16),
 # PGBACKREST_COMPRESS_TYPE (default lz4), PGBACKREST_PROCESS_MAX (default nproc), BTRFS_SIZE
 # (default 40G, sparse), DROP_CACHES (default 1: drop the page cache before each pgBackRest
-# backup and each restore), BENCH_WORKDIR (default /var/tmp; must not be tmpfs or btrfs).
+# backup and each restore), BENCH_WORKDIR (default /var/tmp; must not be tmpfs or btrfs),
+# BUILD_CONFIG (default release: the pgarchive build measured; or debug).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -33,6 +34,8 @@ PGBACKREST_PROCESS_MAX=${PGBACKREST_PROCESS_MAX:-$(nproc)}
 BTRFS_SIZE=${BTRFS_SIZE:-40G}
 DROP_CACHES=${DROP_CACHES:-1}
 BENCH_WORKDIR=${BENCH_WORKDIR:-/var/tmp}
+BUILD_CONFIG=${BUILD_CONFIG:-release}
+case "$BUILD_CONFIG" in release|debug) ;; *) die "BUILD_CONFIG must be release or debug, got '$BUILD_CONFIG'";; esac
 for s in $SCALES; do [[ "$s" =~ ^[1-9][0-9]*$ ]] || die "SCALES must be positive integers, got '$s'"; done
 for v in CYCLES INGEST_SECONDS LATENCY_RUNS GZIP_SAMPLE_SEGMENTS; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -49,11 +52,12 @@ if ! dpkg-query -W -f='${Status}' pgbackrest 2>/dev/null | grep -q "install ok i
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbackrest >/dev/null
 fi
-say "building pgarchive"
+say "building pgarchive ($BUILD_CONFIG)"
 # Build output goes to stderr: stdout carries only the tables. One retry, for a source file
-# edited while the build ran.
-swift build >&2 || { sleep 5; swift build >&2; } || die "swift build failed"
-bin="$PWD/.build/debug/pgarchive"
+# edited while the build ran. A release build by default, as `make install` makes: the
+# restore_command of every restore (`pgarchive wal fetch`) runs once per segment.
+swift build -c "$BUILD_CONFIG" >&2 || { sleep 5; swift build -c "$BUILD_CONFIG" >&2; } || die "swift build failed"
+bin="$(swift build -c "$BUILD_CONFIG" --show-bin-path)/pgarchive"
 bindir=/usr/lib/postgresql/15/bin
 as_user test -x "$bin" || die "user $PGARCHIVE_USER cannot run $bin (every parent directory needs o+x)"
 user_home=$(getent passwd "$PGARCHIVE_USER" | cut -d: -f6)
@@ -693,6 +697,7 @@ recmeta workdir_disk "$BENCH_WORKDIR on $src ($fstype), $(lsblk -ndo SIZE,ROTA,M
 recmeta postgresql_version "$("$bindir/postgres" --version)"
 recmeta pgbackrest_version "$(pgbackrest version)"
 recmeta pgarchive_version "$("$bin" --version)"
+recmeta pgarchive_build "$BUILD_CONFIG ($bin)"
 recmeta pgarchive_commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Package.swift bench 2>/dev/null || echo ' (with uncommitted changes)')"
 recmeta btrfs_progs_version "$(btrfs --version | head -n 1)"
 recmeta gzip_version "$(gzip --version | head -n 1)"
