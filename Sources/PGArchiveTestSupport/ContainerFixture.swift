@@ -40,6 +40,21 @@ public final class ContainerFixture: @unchecked Sendable {
 
     public var layout: ContainerLayout { ContainerLayout(root: path) }
 
+    /// Sets `key = value` in pgarchive.conf (replacing its line, else appending), keeping the
+    /// file 0600 as pgarchive requires. `value` is written as given (quote it if needed).
+    public func setConfig(_ key: String, _ value: String) throws {
+        let text = try String(contentsOfFile: layout.configFile, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let line = "\(key) = \(value)"
+        if let index = lines.firstIndex(where: { $0.hasPrefix(key + " = ") }) {
+            lines[index] = line
+        } else {
+            if lines.last == "" { lines.removeLast() }
+            lines += [line, ""]
+        }
+        try AtomicFile.write(lines.joined(separator: "\n"), to: layout.configFile, mode: 0o600)
+    }
+
     public func config() throws -> ContainerConfig {
         try ContainerConfig.load(containerFile: layout.configFile, globalFile: nil)
     }

@@ -431,7 +431,9 @@ final class ProcessSampler: @unchecked Sendable {
             }
         }
         var clones: [String: String] = [:]
-        for name in (try? fm.contentsOfDirectory(atPath: clonesDirectory)) ?? [] {
+        // `.creating-PID-NAME` is a clone being prepared (still the standby's settings, no
+        // server runs in it); it becomes NAME once its settings are written.
+        for name in (try? fm.contentsOfDirectory(atPath: clonesDirectory)) ?? [] where !name.hasPrefix(".") {
             guard let text = try? String(contentsOfFile: clonesDirectory + "/" + name + "/postgresql.conf", encoding: .utf8),
                   let entries = try? ConfigFile.parse(text, file: "postgresql.conf"),
                   let listen = entries.last(where: { $0.key == "listen_addresses" })?.value

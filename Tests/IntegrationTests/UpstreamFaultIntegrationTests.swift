@@ -80,8 +80,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let configText = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
         let lines = configText.split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertEqual(lines.filter { $0.hasPrefix("synchronous = ") }.count, 1, "init must write the synchronous key:\n\(configText)")
-        let edited = lines.map { $0.hasPrefix("synchronous = ") ? "synchronous = on" : String($0) }.joined(separator: "\n")
-        try edited.write(toFile: container.layout.configFile, atomically: true, encoding: .utf8)
+        try container.setConfig("synchronous", "on")
         try await container.ok(["wal", "stop"])
         try await container.ok(["wal", "start"])
         try assertReceiverArgv(container, synchronous: true)
@@ -237,9 +236,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let stuckAfter: TimeInterval = 30
         let configText = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
         XCTAssertTrue(configText.contains("\nwatchdog_stuck_after = "), configText)
-        try configText.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("watchdog_stuck_after = ") ? "watchdog_stuck_after = '\(Int(stuckAfter))s'" : String($0) }
-            .joined(separator: "\n").write(toFile: container.layout.configFile, atomically: true, encoding: .utf8)
+        try container.setConfig("watchdog_stuck_after", "'\(Int(stuckAfter))s'")
         XCTAssertEqual(try container.config().watchdogStuckAfter, TimeSpan(seconds: Int64(stuckAfter)))
         try mark(upstream, 1, "before-stop")
         await assertReplays(container, 1)
@@ -366,10 +363,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         let upstream = try await makeUpstream("quiet")
         let container = try await makeContainer(upstream)
         let stuckAfter = 20
-        let configText = try String(contentsOfFile: container.layout.configFile, encoding: .utf8)
-        try configText.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasPrefix("watchdog_stuck_after = ") ? "watchdog_stuck_after = '\(stuckAfter)s'" : String($0) }
-            .joined(separator: "\n").write(toFile: container.layout.configFile, atomically: true, encoding: .utf8)
+        try container.setConfig("watchdog_stuck_after", "'\(stuckAfter)s'")
         let slot = try container.config().slot
 
         // A checkpoint now, so no timed one falls into the test; then one row mid-segment,
@@ -541,20 +535,3 @@ private final class ReceiverSampler: Sendable {
     }
 }
 
-/// Pids whose parent is `parent` (from /proc/PID/stat).
-private func childPIDs(of parent: pid_t) -> [pid_t] {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return names.compactMap { name -> pid_t? in
-        guard let pid = pid_t(name),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 1, pid_t(fields[1]) == parent else { return nil }
-        return pid
-    }
-}
-
-/// The process is gone and reaped: not even a zombie answers kill(pid, 0).
-private func isGone(_ pid: pid_t) -> Bool {
-    kill(pid, 0) != 0 && errno == ESRCH
-}
