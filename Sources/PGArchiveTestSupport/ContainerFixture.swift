@@ -72,6 +72,20 @@ public final class ContainerFixture: @unchecked Sendable {
         return (try? connection.query(query))?.rows.first?[0]
     }
 
+    /// A restartpoint newer than the last snapshot's: CHECKPOINT upstream a second later (a
+    /// snapshot is named after its checkpoint's second), close the segment and wait until
+    /// the standby has replayed past it.
+    public func newCheckpointReplayed(_ upstream: UpstreamCluster, timeout: TimeInterval = 120,
+                                      file: StaticString = #filePath, line: UInt = #line) async throws {
+        try await Task.sleep(for: .milliseconds(1100))
+        try upstream.sql("CHECKPOINT")
+        let switched = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"), file: file, line: line)
+        let replayed = await eventually(timeout: timeout) {
+            self.standbyScalar("SELECT pg_last_wal_replay_lsn() >= '\(switched)'::pg_lsn") == "t"
+        }
+        XCTAssertTrue(replayed, "the standby did not replay past \(switched)", file: file, line: line)
+    }
+
     public func receiverPID() -> pid_t? { Processes.readPIDFile(layout.receiverPidFile) }
     public func standbyPID() -> pid_t? { Processes.readPIDFile(layout.standby + "/postmaster.pid") }
 

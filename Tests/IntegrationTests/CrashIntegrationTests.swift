@@ -46,19 +46,6 @@ final class CrashIntegrationTests: XCTestCase {
         XCTAssertTrue(seen, "the standby did not replay marker '\(note)'", file: file, line: line)
     }
 
-    /// A restartpoint newer than the last snapshot's: CHECKPOINT upstream a second later (names
-    /// are the checkpoint's second), close the segment, wait until the standby replayed it.
-    func newCheckpointReplayed(_ upstream: UpstreamCluster, _ container: ContainerFixture,
-                               file: StaticString = #filePath, line: UInt = #line) async throws {
-        try await Task.sleep(for: .milliseconds(1100))
-        try upstream.sql("CHECKPOINT")
-        let switched = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"), file: file, line: line)
-        let replayed = await eventually(timeout: 120) {
-            container.standbyScalar("SELECT pg_last_wal_replay_lsn() >= '\(switched)'::pg_lsn") == "t"
-        }
-        XCTAssertTrue(replayed, "the standby did not replay past \(switched)", file: file, line: line)
-    }
-
     /// Starts `pgarchive ARGS -C container` in the background, held at `point`; returns its pid
     /// once it is there. Fails the test if the process ends without reaching the point.
     func paused(_ container: ContainerFixture, _ arguments: [String], at point: String,
@@ -150,7 +137,7 @@ final class CrashIntegrationTests: XCTestCase {
 
         try mark(upstream, "first")
         await assertReplays(container, "first")
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         try await container.ok(["snapshot", "create"])
         // (container init takes a snapshot too; counts below are relative)
         let first = try await snapshotNames(container)
@@ -179,7 +166,7 @@ final class CrashIntegrationTests: XCTestCase {
 
         // 1. snapshot create, killed after the btrfs snapshot and before its metadata; the
         //    receiver and the standby are killed at the same moment.
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         var pid = try await paused(container, ["snapshot", "create"], at: "snapshot-create-copied")
         try await killDaemonsAndWatchdog(upstream, container, note: "while-snapshot-create")
         killNine(pid, "snapshot create")
@@ -187,7 +174,7 @@ final class CrashIntegrationTests: XCTestCase {
         let listed1 = try await snapshotNames(container)
         XCTAssertEqual(listed1, first, "a half-made snapshot is listed")
         try await assertVerify(container, finds: "snapshots/.creating-\(pid) is left by an interrupted snapshot create")
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         try await container.ok(["snapshot", "create"])
         var names = try await snapshotNames(container)
         XCTAssertEqual(names.count, first.count + 1, "the rerun must make one snapshot: \(names)")
@@ -196,7 +183,7 @@ final class CrashIntegrationTests: XCTestCase {
 
         // 2. snapshot create, killed after writing the metadata and before renaming the
         //    snapshot into place: the metadata alone must not make it a snapshot.
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         pid = try await paused(container, ["snapshot", "create"], at: "snapshot-create-described")
         killNine(pid, "snapshot create")
         let orphan = try XCTUnwrap(entries(layout.snapshots).first { $0.hasSuffix(".json") && !names.contains(String($0.dropLast(5))) },
@@ -307,7 +294,7 @@ final class CrashIntegrationTests: XCTestCase {
         // Finally: nothing half-made, and a restore test plus a --latest clone hold every marker.
         try mark(upstream, "last")
         await assertReplays(container, "last")
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         try await container.ok(["snapshot", "create"])
         try await assertVerify(container, finds: nil)
         let restore = try await container.run(["verify", "--restore"])

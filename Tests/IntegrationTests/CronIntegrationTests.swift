@@ -78,20 +78,6 @@ final class CronIntegrationTests: XCTestCase {
         (try? String(contentsOfFile: container.layout.logs + "/cron_\(job).log", encoding: .utf8)) ?? ""
     }
 
-    /// A fresh restartpoint for the standby to take: CHECKPOINT upstream (a second after the
-    /// last one, since snapshots are named after the checkpoint's second), close the segment
-    /// and wait until the standby has replayed past it.
-    func newCheckpointReplayed(_ upstream: UpstreamCluster, _ container: ContainerFixture,
-                               file: StaticString = #filePath, line: UInt = #line) async throws {
-        try await Task.sleep(for: .milliseconds(1100))
-        try upstream.sql("CHECKPOINT")
-        let switched = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"), file: file, line: line)
-        let replayed = await eventually(timeout: 90) {
-            container.standbyScalar("SELECT pg_last_wal_replay_lsn() >= '\(switched)'::pg_lsn") == "t"
-        }
-        XCTAssertTrue(replayed, "the standby did not replay past \(switched)", file: file, line: line)
-    }
-
     // MARK: - snapshot create --checkpoint-upstream
 
     func testSnapshotAfterUpstreamCheckpointHoldsEverythingCommittedBefore() async throws {
@@ -198,7 +184,7 @@ final class CronIntegrationTests: XCTestCase {
         let container = try makeContainer()
         try await container.initContainer(upstream: upstream)
         let before = try await snapshotNames(container)
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         let logBefore = cronLog(container, "expire-and-create-snapshot")
 
         async let first = container.run(["cron", "expire-and-create-snapshot", "--no-wait"])
@@ -354,7 +340,7 @@ final class CronIntegrationTests: XCTestCase {
         // Run each command the way cron does: /bin/sh -c with cron's minimal environment.
         let home = String(cString: getpwuid(geteuid()).pointee.pw_dir)
         let user = String(cString: getpwuid(geteuid()).pointee.pw_name)
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         for job in jobsToRun {
             let command = try XCTUnwrap(commands[job])
             let result = try await ToolCommand(executable: "/usr/bin/env", arguments: [

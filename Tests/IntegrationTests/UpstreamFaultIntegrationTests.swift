@@ -240,7 +240,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         XCTAssertEqual(try container.config().watchdogStuckAfter, TimeSpan(seconds: Int64(stuckAfter)))
         try mark(upstream, 1, "before-stop")
         await assertReplays(container, 1)
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         let snapshotsBefore = try await snapshotNames(container)
         let receiver = try XCTUnwrap(container.receiverPID())
         // Never more than one receiver, at any moment of the test (sampled every 50 ms).
@@ -328,7 +328,7 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
         try mark(upstream, 3, "after-watchdog")
         await assertReplays(container, 3)
         XCTAssertEqual(container.standbyScalar("SELECT string_agg(note, ',' ORDER BY id) FROM markers"), "before-stop,after-restart,after-watchdog")
-        try await newCheckpointReplayed(upstream, container)
+        try await container.newCheckpointReplayed(upstream)
         let after = try await cron(container, "expire-and-create-snapshot")
         XCTAssertEqual(after.exitCode, 0, "\(after)")
         let snapshotsUp = try await snapshotNames(container)
@@ -409,17 +409,6 @@ final class UpstreamFaultIntegrationTests: XCTestCase {
     func assertReplays(_ container: ContainerFixture, _ id: Int, file: StaticString = #filePath, line: UInt = #line) async {
         let seen = await eventually(timeout: 90) { container.standbyScalar("SELECT count(*) FROM markers WHERE id = \(id)") == "1" }
         XCTAssertTrue(seen, "the standby did not replay marker \(id)", file: file, line: line)
-    }
-
-    func newCheckpointReplayed(_ upstream: UpstreamCluster, _ container: ContainerFixture,
-                               file: StaticString = #filePath, line: UInt = #line) async throws {
-        try await Task.sleep(for: .milliseconds(1100))
-        try upstream.sql("CHECKPOINT")
-        let switched = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"), file: file, line: line)
-        let replayed = await eventually(timeout: 90) {
-            container.standbyScalar("SELECT pg_last_wal_replay_lsn() >= '\(switched)'::pg_lsn") == "t"
-        }
-        XCTAssertTrue(replayed, "the standby did not replay past \(switched)", file: file, line: line)
     }
 
     func snapshotNames(_ container: ContainerFixture) async throws -> [String] {
