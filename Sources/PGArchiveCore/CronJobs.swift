@@ -47,7 +47,11 @@ extension Container {
             if let data = try? SnapshotStore.encoder.encode(run) { try? AtomicFile.write(data, to: layout.run + "/cron_\(job).last_success.json") }
         } catch let error as PGArchiveError where error.exitCode == PGArchiveError.temporaryFailureExitCode {
             logger.notice("cron \(job) skipped: \(error.message)")
-            record(CronRun(job: job, startedAt: started, finishedAt: Date(), result: .busy, message: error.message, pid: getpid()))
+            // A skipped run says nothing about the job's health: it must not hide a failure
+            // that status, check and metrics still have to report.
+            if lastCronRun(job)?.result != .failed {
+                record(CronRun(job: job, startedAt: started, finishedAt: Date(), result: .busy, message: error.message, pid: getpid()))
+            }
             throw error
         } catch {
             logger.error("cron \(job) failed: \(error)")
