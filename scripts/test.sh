@@ -34,6 +34,33 @@ chown -R "$PGARCHIVE_USER:" .build
 chown "$PGARCHIVE_USER:" /tmp/"$(echo "$PWD/.build" | tr / _)"*.lock 2>/dev/null || true
 as_user test -r Package.swift || die "user $PGARCHIVE_USER cannot read $PWD; clone the repository where $PGARCHIVE_USER can read it (every parent directory needs o+x)"
 
-say "running the tests as $PGARCHIVE_USER on btrfs at $work/mnt (small one at $work/small/mnt)"
-as_user env PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" \
-    swift test --skip-build --disable-swift-testing ${TEST_FILTER:+--filter "$TEST_FILTER"}
+# The version matrix (issue 15): every test runs on Debian's PostgreSQL 15; the flows that
+# matter run again on each other version, with its PyPI build's bin directory first in PATH
+# (so pgarchive finds it as an operator's would: through pg_config). PGARCHIVE_TEST_PG_VERSIONS
+# picks a subset, e.g. "18" or "15 16".
+versions=${PGARCHIVE_TEST_PG_VERSIONS:-15 16 18}
+# Every version: restore exactness (every target kind under load, --latest with the partial
+# segment, restore --to), init of a loaded upstream, a killed receiver resuming, verify
+# --restore. The newest (18) also: dumps, a promoted upstream followed onto timeline 2, and
+# the kill -9 crash suite. Together about 6 minutes more than the 15 run.
+matrix_core='PITRIntegrationTests/testEveryTargetKindIsExactUnderLoad|PITRIntegrationTests/testRestoreToPlainDirectoryMatchesClone|ContainerIntegrationTests/testInitOnLoadedUpstreamReplaysNewRows|ContainerIntegrationTests/testKilledReceiverResumesFromSlotWithoutGap|VerifyIntegrationTests/testRestorePassesLeavesNothingAndIsShown'
+matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests"
+declare -A bindirs
+for v in $versions; do bindirs[$v]=$(pg_bindir_for "$v" "$PWD/.build/pg-versions"); done
+chown -R "$PGARCHIVE_USER:" .build
+
+for v in $versions; do
+    if [ "$v" = 15 ]; then
+        say "running the tests on PostgreSQL 15 as $PGARCHIVE_USER on btrfs at $work/mnt (small one at $work/small/mnt)"
+        filter=${TEST_FILTER:-}
+        path=$PATH
+    else
+        say "running the version matrix's tests on PostgreSQL $v (${bindirs[$v]})"
+        if [ "$v" = 18 ]; then matrix_tests=$matrix_newest; else matrix_tests=$matrix_core; fi
+        filter=${TEST_FILTER:-$matrix_tests}
+        path="${bindirs[$v]}:$PATH"
+    fi
+    as_user env PATH="$path" PGARCHIVE_TEST_PG_VERSION="$v" PGARCHIVE_TEST_PG_BINDIR="${bindirs[$v]}" \
+        PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" \
+        swift test --skip-build --disable-swift-testing ${filter:+--filter "$filter"}
+done

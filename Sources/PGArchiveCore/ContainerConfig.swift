@@ -45,6 +45,9 @@ public struct ContainerConfig: Sendable, Equatable {
     /// the upstream can list it in synchronous_standby_names: zero data loss, but upstream
     /// commits wait while the receiver is down. See MANUAL.md, "Zero data loss".
     public var synchronous = false
+    /// `verify --restore` runs pg_amcheck in the restored clone; off only where the
+    /// PostgreSQL build has no amcheck extension (and says so in every report).
+    public var verifyAmcheck = true
     /// `listen_addresses` of clones (also verify's and dump's temporary ones): `localhost`
     /// by default, so a clone is reachable through its socket in run/ and from this machine
     /// only. The standby never listens on TCP.
@@ -96,6 +99,7 @@ public struct ContainerConfig: Sendable, Equatable {
         ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
         ("clone_listen_addresses", "TCP addresses clones listen on besides their socket in run/: localhost, empty for the socket only, or a comma-separated list of addresses or '*' (other hosts then need a password)"),
         ("thin_time_zone", "time zone whose days snapshot thin keeps one snapshot of: an IANA name such as UTC or Europe/Berlin"),
+        ("verify_amcheck", "on: verify --restore checks the restored clone with pg_amcheck (the amcheck extension must be installed for the upstream's version); off skips it, and verify says so"),
     ]
 
     /// Applies entries in order; unknown keys and bad values are errors naming file and line.
@@ -158,12 +162,14 @@ public struct ContainerConfig: Sendable, Equatable {
             case "standby_user":
                 guard !entry.value.isEmpty else { throw bad("a role name") }
                 standbyUser = entry.value
-            case "synchronous":
+            case "synchronous", "verify_amcheck":
+                let on: Bool
                 switch entry.value.lowercased() {
-                case "on", "true", "yes", "1": synchronous = true
-                case "off", "false", "no", "0": synchronous = false
+                case "on", "true", "yes", "1": on = true
+                case "off", "false", "no", "0": on = false
                 default: throw bad("on or off")
                 }
+                if entry.key == "synchronous" { synchronous = on } else { verifyAmcheck = on }
             case "system_identifier":
                 guard entry.value.isEmpty || UInt64(entry.value) != nil else { throw bad("a number") }
                 systemIdentifier = entry.value
@@ -209,7 +215,7 @@ public struct ContainerConfig: Sendable, Equatable {
             "maintenance_command": maintenanceCommand, "watchdog_stuck_after": watchdogStuckAfter.description,
             "disk_warning": diskWarning.description, "disk_critical": diskCritical.description,
             "standby_user": standbyUser, "system_identifier": systemIdentifier,
-            "synchronous": synchronous ? "on" : "off",
+            "synchronous": synchronous ? "on" : "off", "verify_amcheck": verifyAmcheck ? "on" : "off",
             "clone_listen_addresses": cloneListenAddresses, "thin_time_zone": thinTimeZone,
         ]
         var text = "# pgarchive container settings (postgresql.conf syntax). See MANUAL.md.\n"

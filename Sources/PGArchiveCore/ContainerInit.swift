@@ -74,7 +74,9 @@ public struct ContainerInit {
         config.standbyUser = facts.bootstrapSuperuser
 
         let binaries = try await PostgresBinaries.locate(majorVersion: facts.majorVersion, explicitBindir: pgBindir)
-        config.pgBindir = pgBindir ?? ""
+        // Tools found outside Debian's layout (through pg_config or PATH) are recorded, so cron
+        // and every later command use the same ones whatever their PATH.
+        config.pgBindir = pgBindir ?? (binaries.bindir == "/usr/lib/postgresql/\(facts.majorVersion)/bin" ? "" : binaries.bindir)
         logger.info("upstream runs PostgreSQL \(facts.serverVersion)\(facts.inRecovery ? " (a hot standby)" : ""); using the tools in \(binaries.bindir)")
         config.standbyPort = try standbyPort ?? PortRegistry.reserve(for: layout.root, startingAt: 5433)
 

@@ -51,6 +51,8 @@ public struct VerifyReport: Codable, Sendable {
         public var rowsCounted: Int64 = 0
         public var amcheckRan = false
         public var amcheckOutput: String = ""
+        /// Why pg_amcheck did not run (`verify_amcheck = off`), shown in every report.
+        public var amcheckSkipped: String?
         public var problems: [String] = []
     }
 
@@ -88,7 +90,9 @@ public struct VerifyReport: Codable, Sendable {
             text += "; restored \(restores.map(\.snapshot).joined(separator: ", "))"
             let tables = restores.reduce(0) { $0 + $1.tablesCounted }
             let rows = restores.reduce(Int64(0)) { $0 + $1.rowsCounted }
-            text += ": pg_amcheck and \(tables) tables / \(rows) rows counted"
+            let skipped = restores.compactMap(\.amcheckSkipped).first
+            text += skipped.map { ": pg_amcheck NOT run (\($0)), \(tables) tables / \(rows) rows counted" }
+                ?? ": pg_amcheck and \(tables) tables / \(rows) rows counted"
         }
         return text + ")"
     }
@@ -294,7 +298,7 @@ extension Container {
                     report.restores.append(result)
                     report.problems += result.problems
                     report.checks.append("restore \(snapshot.name): " + (result.passed
-                        ? "recovered to the newest WAL in \(String(format: "%.1f", result.durationSeconds)) s; pg_amcheck found no corruption in \(result.databases.count) database(s); \(result.tablesCounted) tables, \(result.rowsCounted) rows counted"
+                        ? "recovered to the newest WAL in \(String(format: "%.1f", result.durationSeconds)) s; \(result.amcheckSkipped.map { "pg_amcheck NOT run (\($0))" } ?? "pg_amcheck found no corruption in \(result.databases.count) database(s)"); \(result.tablesCounted) tables, \(result.rowsCounted) rows counted"
                         : "FAILED"))
                 }
             }
@@ -508,21 +512,31 @@ extension Container {
     }
 
     private func checkClone(_ clone: CloneMetadata, binaries: PostgresBinaries, into result: inout VerifyReport.RestoreResult) async throws {
-        let amcheck = PgAmcheck(binaries: binaries, host: layout.run, port: clone.port, user: config.standbyUser)
-        let output = try await amcheck.command.run()
-        result.amcheckRan = true
-        let text = (output.standardOutput + output.standardError).trimmingCharacters(in: .whitespacesAndNewlines)
-        result.amcheckOutput = String(text.prefix(4000))
-        if output.exitCode != 0 {
-            let lines = text.split(separator: "\n").prefix(5).joined(separator: " | ")
-            result.problems.append("snapshot \(clone.snapshot): pg_amcheck reported \(output.exitCode == 2 ? "corruption" : "errors") (exit \(output.exitCode.map(String.init) ?? "by signal \(output.signal ?? 0)")) in the restored clone: \(lines.isEmpty ? "no output" : lines); to look closer, `pgarchive clone create check --latest --snapshot \(clone.snapshot) --start`")
-        }
         let base = Conninfo([("host", layout.run), ("port", String(clone.port)), ("dbname", "postgres"), ("user", config.standbyUser)])
         let connection = try Connection(conninfo: base.rendered, connectTimeout: 10)
         let databases: [String]
+        let amcheckAvailable: Bool
         do {
             defer { connection.close() }
             databases = try Self.dumpableDatabases(connection)
+            amcheckAvailable = try connection.query("SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck'").rows.count == 1
+        }
+        if !config.verifyAmcheck {
+            result.amcheckSkipped = "verify_amcheck = off"
+        } else if !amcheckAvailable {
+            // Not corruption, and not to be passed over either: a verify that cannot check
+            // for corruption must not look like one that found none.
+            result.problems.append("snapshot \(clone.snapshot): pg_amcheck cannot run: the PostgreSQL \(binaries.majorVersion) programs in \(binaries.bindir) have no amcheck extension (install it, e.g. Debian's postgresql-\(binaries.majorVersion) ships it), or set verify_amcheck = off in pgarchive.conf to verify without it")
+        } else {
+            let amcheck = PgAmcheck(binaries: binaries, host: layout.run, port: clone.port, user: config.standbyUser)
+            let output = try await amcheck.command.run()
+            result.amcheckRan = true
+            let text = (output.standardOutput + output.standardError).trimmingCharacters(in: .whitespacesAndNewlines)
+            result.amcheckOutput = String(text.prefix(4000))
+            if output.exitCode != 0 {
+                let lines = text.split(separator: "\n").prefix(5).joined(separator: " | ")
+                result.problems.append("snapshot \(clone.snapshot): pg_amcheck reported \(output.exitCode == 2 ? "corruption" : "errors") (exit \(output.exitCode.map(String.init) ?? "by signal \(output.signal ?? 0)")) in the restored clone: \(lines.isEmpty ? "no output" : lines); to look closer, `pgarchive clone create check --latest --snapshot \(clone.snapshot) --start`")
+            }
         }
         result.databases = databases
         for database in databases {

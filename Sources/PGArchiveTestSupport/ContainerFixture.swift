@@ -40,6 +40,12 @@ public final class ContainerFixture: @unchecked Sendable {
 
     public var layout: ContainerLayout { ContainerLayout(root: path) }
 
+    /// The version matrix's PyPI build of 16 has no amcheck: verify --restore then runs with
+    /// `verify_amcheck = off` (VerifyIntegrationTests proves the loud failure without it).
+    public func skipAmcheckWhereUnavailable() throws {
+        if !UpstreamCluster.hasAmcheck { try setConfig("verify_amcheck", "off") }
+    }
+
     /// Sets `key = value` in pgarchive.conf (replacing its line, else appending), keeping the
     /// file 0600 as pgarchive requires. `value` is written as given (quote it if needed).
     public func setConfig(_ key: String, _ value: String) throws {

@@ -19,13 +19,34 @@ public final class UpstreamCluster: @unchecked Sendable {
     /// conninfo for SQL and replication connections as the bootstrap superuser.
     public var conninfo: String { "host=\(socketDirectory) port=\(port) dbname=postgres user=postgres" }
 
-    public static let majorVersion = 15
+    /// The PostgreSQL major version under test: 15 (Debian's) unless `make test`'s version
+    /// matrix runs the tests again with `PGARCHIVE_TEST_PG_VERSION` (16, 18) and
+    /// `PGARCHIVE_TEST_PG_BINDIR` (that version's programs, from PyPI builds).
+    public static var majorVersion: Int {
+        ProcessInfo.processInfo.environment["PGARCHIVE_TEST_PG_VERSION"].flatMap { Int($0) } ?? 15
+    }
 
-    /// Finds PostgreSQL 15, or skips (fails under PGARCHIVE_TEST_REQUIRE=1).
+    /// Where the programs of `majorVersion` are: `PGARCHIVE_TEST_PG_BINDIR`, else Debian's.
+    public static var bindir: String {
+        if let dir = ProcessInfo.processInfo.environment["PGARCHIVE_TEST_PG_BINDIR"], !dir.isEmpty { return dir }
+        return "/usr/lib/postgresql/\(majorVersion)/bin"
+    }
+
+    /// Whether the programs under test have the amcheck extension: Debian's and the PyPI
+    /// build of 18 do, the PyPI build of 16 has no contrib modules. The share directory is
+    /// where `pg_config --sharedir` puts it: Debian's, or `share/[postgresql/]` of the prefix.
+    public static var hasAmcheck: Bool {
+        let prefix = (bindir as NSString).deletingLastPathComponent
+        let shares = bindir.hasPrefix("/usr/lib/postgresql/") ? ["/usr/share/postgresql/\(majorVersion)"]
+            : [prefix + "/share", prefix + "/share/postgresql"]
+        return shares.contains { FileManager.default.fileExists(atPath: $0 + "/extension/amcheck.control") }
+    }
+
+    /// Finds the PostgreSQL under test, or skips (fails under PGARCHIVE_TEST_REQUIRE=1).
     public static func requireBinaries(file: StaticString = #filePath, line: UInt = #line) throws -> PostgresBinaries {
-        let bindir = "/usr/lib/postgresql/\(majorVersion)/bin"
+        let bindir = bindir
         guard FileManager.default.isExecutableFile(atPath: bindir + "/postgres") else {
-            try IntegrationEnvironment.unavailable("PostgreSQL \(majorVersion) is not installed (\(bindir)/postgres missing; apt-get install postgresql-\(majorVersion))", file: file, line: line)
+            try IntegrationEnvironment.unavailable("PostgreSQL \(majorVersion) is not installed (\(bindir)/postgres missing; apt-get install postgresql-\(majorVersion), or for another version let `make test` install it)", file: file, line: line)
         }
         guard geteuid() != 0 else {
             try IntegrationEnvironment.unavailable("PostgreSQL refuses to run as root; run the tests as postgres (`make test` does)", file: file, line: line)
@@ -64,6 +85,15 @@ public final class UpstreamCluster: @unchecked Sendable {
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) { conf += "\(key) = \(value)\n" }
         try appendText(conf, to: dataDirectory + "/postgresql.conf")
         try await start()
+        try checkServerVersion()
+    }
+
+    /// The version matrix is only worth its time if the server really is the version under test.
+    private func checkServerVersion() throws {
+        let number = try scalar("SHOW server_version_num").flatMap { Int($0) } ?? 0
+        guard number / 10000 == Self.majorVersion else {
+            throw PGArchiveTestError("the test upstream runs server_version_num \(number), not PostgreSQL \(Self.majorVersion) (\(binaries.bindir))")
+        }
     }
 
     /// A streaming hot standby of `primary`: pg_basebackup -R into a temp directory, its own

@@ -133,6 +133,7 @@ final class CrashIntegrationTests: XCTestCase {
         let container = try ContainerFixture(name: "c")
         containers.append(container)
         try await container.initContainer(upstream: upstream)
+        try container.skipAmcheckWhereUnavailable()
         let layout = container.layout
 
         try mark(upstream, "first")

