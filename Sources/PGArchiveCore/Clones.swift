@@ -244,6 +244,27 @@ extension Container {
             return clone
         }
         if case .stalePIDFile(let old) = clones.state(name) { Processes.waitUntilGone(old) }
+        // A clone still to recover must be able to reach its target (RecoveryPreflight.swift).
+        var expectation: RecoveryExpectation?
+        if stillToRecover(layout.clone(name)) {
+            guard let base = try? snapshots.get(clone.snapshot) else {
+                // Its snapshot was deleted with --force: the WAL cannot be checked before the
+                // start, only the stop reason after it.
+                logger.warning("snapshot \(clone.snapshot) of clone \(name) no longer exists; the archive's WAL is not checked for gaps before the start")
+                expectation = RecoveryExpectation(target: clone.target)
+                return try await startCloneServer(clone, expectation: expectation, timeout: timeout)
+            }
+            do { expectation = try await recoveryPreflight(from: base, target: clone.target) } catch {
+                throw PGArchiveError("clone \(name) was not started: \(error)\nNo server was started; the clone is left as created (stopped). Delete it with `pgarchive clone delete \(name)`.")
+            }
+        }
+        return try await startCloneServer(clone, expectation: expectation, timeout: timeout)
+    }
+
+    /// `startClone` after its checks: pg_ctl start, wait for the promotion, check where
+    /// recovery ended against `expectation` (nil: the clone was promoted before).
+    private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval) async throws -> CloneMetadata {
+        let name = clone.name
         let binaries = try await binaries()
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)
@@ -262,6 +283,11 @@ extension Container {
                 connection.noticeHandler = { _ in } // the server log has them; keep stderr for our own messages
                 if let inRecovery = try? connection.isInRecovery(), !inRecovery {
                     let timeline = (try? connection.query("SELECT timeline_id FROM pg_control_checkpoint()").rows.first?[0]) ?? nil
+                    if let expectation, let problem = recoveryEndProblem(dataDirectory: layout.clone(name), timeline: timeline.flatMap { UInt32($0) }, expected: expectation) {
+                        connection.close()
+                        _ = try? await stopClone(name, mode: .immediate)
+                        throw PGArchiveError("clone \(name) did not reach its target (\(clone.target)): \(problem). PostgreSQL promoted it anyway, so it holds less data than asked for. \(clones.state(name).isRunning ? "The clone could not be stopped: stop it with `pgarchive clone stop \(name)`" : "The clone is stopped"); a promoted clone cannot replay more WAL: delete it (`pgarchive clone delete \(name)`), check the archive (`pgarchive verify`) and the clone's log (\(log)), and create it again.")
+                    }
                     logger.info("clone \(name) is promoted\(timeline.map { " on timeline \($0)" } ?? "") and accepts connections on port \(clone.port) (socket in \(layout.run))")
                     return clone
                 }
@@ -283,7 +309,7 @@ extension Container {
     /// Turns the FATAL lines of a failed recovery into advice.
     func cloneFailure(_ clone: CloneMetadata, log: String, logStart: UInt64) -> PGArchiveError {
         let tail = LogFile.tail(log, from: logStart, lines: 200)
-        let fatal = tail.split(separator: "\n").filter { $0.contains("FATAL:") || $0.contains("PANIC:") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let fatal = tail.split(separator: "\n").filter { $0.contains("FATAL:") || $0.contains("PANIC:") || $0.hasPrefix("pgarchive wal fetch: ") }.map { $0.trimmingCharacters(in: .whitespaces) }
         let known = ((try? snapshots.list()) ?? [])
         var advice: String
         if tail.contains("requested recovery stop point is before consistent recovery point") {

@@ -211,8 +211,8 @@ public struct UpstreamChecks: Sendable {
         var s: [String: String] = [:]
         for row in settings.rows { if let k = row[0], let v = row[1] { s[k] = v } }
         let major = connection.serverMajorVersion
-        guard major >= 12 else {
-            throw PGArchiveError("the upstream runs PostgreSQL \(s["server_version"] ?? "?"); pgarchive needs 12 or newer")
+        if let problem = RecoveryCheck.upstreamVersionProblem(major: major, serverVersion: s["server_version"] ?? String(major)) {
+            throw PGArchiveError(problem)
         }
         guard let walLevel = s["wal_level"], walLevel == "replica" || walLevel == "logical" else {
             throw PGArchiveError("the upstream has wal_level = \(s["wal_level"] ?? "?"); set wal_level = replica in its postgresql.conf and restart it")

@@ -88,6 +88,13 @@ extension Container {
     /// Segments from before are moved to `wal_archive/before-resync-<time>/`, where
     /// `wal fetch` still finds them but pg_receivewal does not try to resume from them.
     public func resync(fastCheckpoint: Bool = true) async throws {
+        // Refuse an upstream too old for exact restores before anything is stopped.
+        if let early = try? upstreamConnection() {
+            defer { early.close() }
+            if let problem = RecoveryCheck.upstreamVersionProblem(major: early.serverMajorVersion, serverVersion: String(early.serverMajorVersion)) {
+                throw PGArchiveError(problem + "; nothing was changed")
+            }
+        }
         let binaries = try await binaries()
         try await standby.stop(binaries: binaries, logger: logger)
         receiver.stop(logger: logger)

@@ -27,6 +27,8 @@ extension Container {
         }
         let base = try explicit.map { try snapshots.get($0) }
             ?? SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
+        // Refuse to write a restore whose WAL has a gap (RecoveryPreflight.swift); nothing is written yet.
+        _ = try await recoveryPreflight(from: base, target: target)
         let created = !fm.fileExists(atPath: dir)
         if created { guard mkdir(dir, 0o700) == 0 else { throw PGArchiveError("cannot create \(dir): \(String(cString: strerror(errno)))") } }
         chmod(dir, 0o700)
@@ -47,13 +49,15 @@ extension Container {
     }
 
     /// Copies history files and every segment from the snapshot's REDO segment on; a partial
-    /// segment without a complete twin is copied under its final name.
+    /// segment without a complete twin is copied under its final name. Segments kept in
+    /// `before-resync-*` count too (served by the same lookup as `wal fetch`), so a snapshot
+    /// from before a resync restores.
     func copyWAL(from base: SnapshotMetadata, to walDirectory: String) throws -> Int {
         guard mkdir(walDirectory, 0o700) == 0 else { throw PGArchiveError("cannot create \(walDirectory): \(String(cString: strerror(errno)))") }
         let archive = WALArchive(directory: layout.walArchive)
         let first = base.redoLSN.segmentNumber(segmentSize: base.walSegmentSize)
         var names = Set<String>()
-        for entry in try archive.entries() {
+        for entry in try archive.entries(includeRetired: true) {
             if entry.name.isHistory { names.insert(entry.name.baseName); continue }
             guard let n = entry.name.segmentNumber(segmentSize: base.walSegmentSize), n >= first else { continue }
             names.insert(entry.name.baseName)

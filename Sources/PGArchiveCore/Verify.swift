@@ -333,11 +333,7 @@ extension Container {
         let main = try archive.entries()
         let retired = try archive.entries(includeRetired: true).filter { $0.path.hasPrefix(layout.walArchive + "/before-resync-") }
         func inventory(_ entries: [WALArchive.Entry]) -> WALContiguity.Inventory {
-            var histories: [UInt32: String?] = [:]
-            for entry in entries where entry.name.isHistory {
-                histories[entry.name.timeline] = .some(try? String(contentsOfFile: entry.path, encoding: .utf8))
-            }
-            return WALContiguity.Inventory(files: entries.map(\.name), histories: histories, segmentSize: segmentSize)
+            WALContiguity.Inventory(entries: entries, segmentSize: segmentSize)
         }
         let mainInventory = inventory(main)
         let mainFirst = main.compactMap { $0.name.isHistory ? nil : $0.name.segmentNumber(segmentSize: segmentSize) }.min()

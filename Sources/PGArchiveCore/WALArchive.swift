@@ -118,9 +118,20 @@ public struct WALArchive: Sendable {
         guard let parsed = WALFileName.parse(name), !parsed.isPartial, parsed.compression == nil, parsed.fileName == name else {
             throw .failed("'\(name)' is not a WAL segment or timeline history file name")
         }
+        // Twice: pg_receivewal renames `NAME.partial` to `NAME` when the segment is complete,
+        // and a rename between the lookup of `NAME` and that of `NAME.partial` would make the
+        // segment look absent; the second pass then finds `NAME`.
+        for _ in 0..<2 {
+            if let source = try lookUp(name, isHistory: parsed.isHistory, to: destination, partialOK: partialOK) { return source }
+        }
+        throw .notFound
+    }
+
+    /// One pass of `fetch` over the archive and the `before-resync-*` directories.
+    private func lookUp(_ name: String, isHistory: Bool, to destination: String, partialOK: Bool) throws(FetchError) -> String? {
         for dir in [directory] + retiredDirectories() {
             if let source = try Self.copyIfPresent(dir + "/" + name, to: destination) { return source }
-            guard !parsed.isHistory else { continue }
+            guard !isHistory else { continue }
             for compression in WALFileName.Compression.allCases {
                 if let source = try decompressIfPresent(dir + "/" + name + compression.fileSuffix, compression, to: destination) {
                     return source
@@ -128,7 +139,7 @@ public struct WALArchive: Sendable {
             }
             if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) { return source }
         }
-        throw .notFound
+        return nil
     }
 
     /// Opens `source`; nil if it does not exist, else copies it and returns its path.

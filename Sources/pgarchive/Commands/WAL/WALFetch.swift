@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import PGArchiveCore
 
-/// The standby's and clones' restore_command. Exit codes follow what PostgreSQL expects:
-/// 0 served, 1 not in the archive (quietly: PostgreSQL asks for files that do not exist
-/// yet all the time), 126 on a real error, which makes recovery stop instead of treating a
-/// broken file as the end of WAL.
+/// The standby's and clones' restore_command. Exit codes follow what PostgreSQL expects
+/// (WALFetchExit): 0 served, 1 not in the archive (quietly), 126 on every other error,
+/// including a container that cannot be opened, which makes recovery stop instead of taking
+/// the failure for the end of the WAL.
 struct WALFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
         abstract: "Copy a WAL segment or history file out of the archive (the restore_command).",
-        discussion: "Examples:\n  restore_command = 'pgarchive wal fetch -C /srv/pgarchive/main %f %p'\n  pgarchive wal fetch 000000010000000000000042 /tmp/segment")
+        discussion: "Exits 0 when the file was copied, 1 when it is not in the archive, and 126 on any other error (an unreadable or malformed configuration, a permission or I/O error, a corrupt compressed segment), which PostgreSQL treats as fatal, so recovery stops instead of ending early.\n\nExamples:\n  restore_command = 'pgarchive wal fetch -C /srv/pgarchive/main %f %p'\n  pgarchive wal fetch 000000010000000000000042 /tmp/segment")
 
     @OptionGroup var options: ContainerOptions
 
@@ -21,15 +21,21 @@ struct WALFetchCommand: AsyncParsableCommand {
     @Argument(help: "Where to write it (%p).") var destination: String
 
     func run() async throws {
-        let container = try options.open()
         do {
-            let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
-            if options.verbose { container.logger.debug("served \(source)") }
-        } catch .notFound {
-            throw ExitCode(1)
-        } catch .failed(let message) {
-            FileHandle.standardError.write(Data("pgarchive wal fetch: \(message)\n".utf8))
-            throw ExitCode(126)
+            try fetch()
+        } catch {
+            if let message = WALFetchExit.message(for: error, file: segment) {
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+            }
+            throw ExitCode(WALFetchExit.code(for: error))
         }
+    }
+
+    /// Opens the container and serves the file; every error, from opening on, is thrown to
+    /// `run()` for the exit code.
+    func fetch() throws {
+        let container = try options.open()
+        let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
+        if options.verbose { container.logger.debug("served \(source)") }
     }
 }
