@@ -3,7 +3,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= /opt/swift/usr/bin/swift
 
-.PHONY: all build test demo bench install manual clean
+.PHONY: all build test test-deb deb demo bench install manual clean
 
 all: build
 
@@ -15,6 +15,14 @@ test:
 
 demo:
 	bash scripts/demo.sh
+
+# pgarchive_<version>_<arch>.deb in the checkout (release build, man pages, lintian clean).
+deb:
+	bash scripts/deb.sh
+
+# Builds, installs, exercises and purges the package (also the last step of `make test`).
+test-deb:
+	bash scripts/test-deb.sh
 
 bench:
 	bash bench/run.sh
@@ -29,4 +37,4 @@ manual: build
 	python3 scripts/update-manual.py .build/debug/pgarchive
 
 clean:
-	rm -rf .build
+	rm -rf .build pgarchive_*.deb

@@ -173,13 +173,13 @@ _pgarchive() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    container|wal|standby|snapshot|clone|restorepoint|restore|check|verify|dump|cron|metrics|bash-completion|help)
+    container|wal|standby|snapshot|clone|restorepoint|restore|status|check|verify|dump|cron|metrics|bash-completion|help)
         # Offer subcommand argument completions
         "_pgarchive_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'container wal standby snapshot clone restorepoint restore check verify dump cron metrics bash-completion help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'container wal standby snapshot clone restorepoint restore status check verify dump cron metrics bash-completion help' -- "${cur}"))
         ;;
     esac
 }
@@ -1176,16 +1176,40 @@ _pgarchive_restore() {
     esac
 }
 
-_pgarchive_check() {
+_pgarchive_status() {
     repeating_flags=()
-    non_repeating_flags=(-v --verbose --version -h --help)
+    non_repeating_flags=(-v --verbose --all --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(-C --container --snapshot-max-age --max-lag --wal-max-silence --verify-max-age --min-free-percent)
+    non_repeating_options=(-C --container --root)
     __pgarchive_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '-C'|'--container')
+        __pgarchive_add_completions -d
+        return
+        ;;
+    '--root')
+        __pgarchive_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_pgarchive_check() {
+    repeating_flags=()
+    non_repeating_flags=(-v --verbose --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-C --container --root --snapshot-max-age --max-lag --wal-max-silence --verify-max-age --min-free-percent)
+    __pgarchive_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-C'|'--container')
+        __pgarchive_add_completions -d
+        return
+        ;;
+    '--root')
         __pgarchive_add_completions -d
         return
         ;;

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # `make demo`: a throwaway upstream with pgbench data, a container on a scratch btrfs,
 # and what pgarchive shows about it. Everything is stopped and removed at the end
-# (DEMO_KEEP=1 leaves it running and prints how to clean up).
+# (DEMO_KEEP=1 leaves it running and prints how to clean up). It fails unless the
+# point-in-time clone holds exactly the rows committed before its target.
+# PGARCHIVE_DEMO_BIN=/usr/bin/pgarchive runs it with that binary instead of a debug build
+# (the package test does); DEMO_SCALE sets pgbench's scale (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_root "make demo"
 install_packages
-say "building pgarchive"
-swift build
-bin="$PWD/.build/debug/pgarchive"
+if [ -n "${PGARCHIVE_DEMO_BIN:-}" ]; then
+    bin=$PGARCHIVE_DEMO_BIN
+    [ -x "$bin" ] || die "PGARCHIVE_DEMO_BIN=$bin is not an executable"
+else
+    say "building pgarchive"
+    swift build
+    bin="$PWD/.build/debug/pgarchive"
+fi
+scale=${DEMO_SCALE:-10}
 bindir=/usr/lib/postgresql/15/bin
 
 work=$(mktemp -d /var/tmp/pgarchive-demo.XXXXXX)
@@ -44,8 +53,8 @@ max_replication_slots = 10
 CONF
 as_user "$bindir/pg_ctl" -D "$upstream/data" -l "$upstream/server.log" -w start >/dev/null
 conninfo="host=$upstream port=$port user=postgres dbname=postgres"
-say "loading pgbench data (scale 10, 1 million rows)"
-as_user "$bindir/pgbench" -i -q -s 10 -h "$upstream" -p "$port" postgres 2>&1 | tail -n 1
+say "loading pgbench data (scale $scale, $((scale * 100000)) rows)"
+as_user "$bindir/pgbench" -i -q -s "$scale" -h "$upstream" -p "$port" postgres 2>&1 | tail -n 1
 
 export PGARCHIVE="$work/mnt/demo"
 say "pgarchive container init -C $PGARCHIVE --upstream '$conninfo'"
@@ -74,6 +83,8 @@ say "pgarchive clone create before-mistake --time $target --start"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone create before-mistake --time "$target" --start
 say "the clone, recovered to $target and promoted, has rows 1 and 2 and not row 3:"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone psql before-mistake -- -X -c "SELECT id, what FROM demo_events ORDER BY id" -c "SELECT pg_is_in_recovery() AS in_recovery"
+rows=$(as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone psql before-mistake -- -X -At -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM demo_events" -c "SELECT pg_is_in_recovery()" | tr '\n' ' ')
+[ "$rows" = "1,2 f " ] || die "the clone recovered to $target should hold rows 1,2 and be promoted (f); it shows: $rows"
 say "pgarchive clone list --status"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" clone list --status
 
@@ -81,3 +92,5 @@ say "pgarchive container status"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" container status
 say "pgarchive wal list (newest 3)"
 as_user env PGARCHIVE="$PGARCHIVE" "$bin" wal list | tail -n 3
+say "pgarchive status --all --root $work/mnt   (one line per container; exit code: the worst health)"
+as_user "$bin" status --all --root "$work/mnt" || true

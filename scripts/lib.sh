@@ -14,7 +14,7 @@ require_root() {
 
 # Installs the Debian packages pgarchive builds and runs with (only what is missing).
 install_packages() {
-    local wanted="postgresql postgresql-contrib libpq-dev libbtrfsutil-dev btrfs-progs libzstd-dev liblz4-dev zlib1g-dev util-linux procps cron python3-jsonschema python3-prometheus-client python3-pip"
+    local wanted="postgresql postgresql-contrib libpq-dev libbtrfsutil-dev btrfs-progs libzstd-dev liblz4-dev zlib1g-dev util-linux procps cron python3-jsonschema python3-prometheus-client dpkg-dev binutils lintian man-db bash-completion python3-pip"
     local missing=""
     for p in $wanted; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -2,11 +2,16 @@
 # `make test`: installs what is missing, builds as root (the package mirror is root-owned),
 # mounts a scratch btrfs, and runs every test as the service user with
 # PGARCHIVE_TEST_REQUIRE=1, so a missing PostgreSQL or btrfs fails instead of skipping.
-# Always unmounts, even when a test fails.
+# Always unmounts, even when a test fails. Then the Debian package test (scripts/test-deb.sh:
+# build, install, the demo's flow with /usr/bin/pgarchive, man pages, completion, purge),
+# unless TEST_FILTER selects a subset; TEST_FILTER=deb runs only the package test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_root "make test"
+if [ "${TEST_FILTER:-}" = deb ]; then
+    exec bash scripts/test-deb.sh
+fi
 install_packages
 
 say "building (debug, with tests)"
@@ -64,3 +69,8 @@ for v in $versions; do
         PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" \
         swift test --skip-build --disable-swift-testing ${filter:+--filter "$filter"}
 done
+
+if [ -z "${TEST_FILTER:-}" ]; then
+    say "the Debian package"
+    bash scripts/test-deb.sh
+fi

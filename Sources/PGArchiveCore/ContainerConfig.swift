@@ -52,6 +52,9 @@ public struct ContainerConfig: Sendable, Equatable {
     /// by default, so a clone is reachable through its socket in run/ and from this machine
     /// only. The standby never listens on TCP.
     public var cloneListenAddresses: String = "localhost"
+    /// The directory holding the containers, for `status --all` and `check --all` (global
+    /// file only; empty: they need --root).
+    public var containersRoot: String = ""
 
     public init() {}
 
@@ -102,8 +105,15 @@ public struct ContainerConfig: Sendable, Equatable {
         ("verify_amcheck", "on: verify --restore checks the restored clone with pg_amcheck (the amcheck extension must be installed for the upstream's version); off skips it, and verify says so"),
     ]
 
+    /// Keys only the global file (`/etc/pgarchive.conf`, `$PGARCHIVE_CONF`) may set: they are
+    /// about all containers, so `container init` does not write them into a container's file.
+    public static let globalKeys: [(name: String, help: String)] = [
+        ("containers_root", "directory holding the containers (one subdirectory each), for status --all and check --all; an absolute path"),
+    ]
+
     /// Applies entries in order; unknown keys and bad values are errors naming file and line.
-    public mutating func apply(_ entries: [ConfigEntry]) throws(PGArchiveError) {
+    /// `global`: the entries come from the global file, which may also set `globalKeys`.
+    public mutating func apply(_ entries: [ConfigEntry], global: Bool = false) throws(PGArchiveError) {
         for entry in entries {
             func bad(_ expected: String) -> PGArchiveError {
                 PGArchiveError("\(entry.file):\(entry.line): invalid value '\(PGArchiveError.echo(entry.value))' for \(entry.key): expected \(expected)")
@@ -178,8 +188,14 @@ public struct ContainerConfig: Sendable, Equatable {
                     throw bad("'localhost', '' (socket only), '*' or a comma-separated list of host names and IP addresses")
                 }
                 cloneListenAddresses = entry.value
+            case "containers_root":
+                guard global else {
+                    throw PGArchiveError("\(entry.file):\(entry.line): containers_root is about all containers and belongs in the global file (/etc/pgarchive.conf or $PGARCHIVE_CONF), not in a container's pgarchive.conf; move the line there")
+                }
+                guard entry.value.isEmpty || entry.value.hasPrefix("/") else { throw bad("an absolute path such as '/srv/pgarchive'") }
+                containersRoot = entry.value
             default:
-                let known = Self.keys.map(\.name).joined(separator: ", ")
+                let known = (Self.keys + (global ? Self.globalKeys : [])).map(\.name).joined(separator: ", ")
                 throw PGArchiveError("\(entry.file):\(entry.line): unknown setting '\(PGArchiveError.echo(entry.key))'; known settings: \(known)")
             }
         }
@@ -189,7 +205,7 @@ public struct ContainerConfig: Sendable, Equatable {
     public static func load(containerFile: String, globalFile: String?) throws(PGArchiveError) -> ContainerConfig {
         var config = ContainerConfig()
         if let globalFile, FileManager.default.fileExists(atPath: globalFile) {
-            try config.apply(ConfigFile.parse(try readText(globalFile), file: globalFile))
+            try config.apply(ConfigFile.parse(try readText(globalFile), file: globalFile), global: true)
         }
         try config.apply(ConfigFile.parse(try readText(containerFile), file: containerFile))
         return config

@@ -28,6 +28,7 @@ struct PGArchiveCommand: AsyncParsableCommand {
             CloneCommand.self,
             RestorePointCommand.self,
             RestoreCommand.self,
+            StatusCommand.self,
             CheckCommand.self,
             VerifyCommand.self,
             DumpCommand.self,

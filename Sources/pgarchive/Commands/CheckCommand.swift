@@ -6,8 +6,22 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Sanity checks, one line each, with a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
-        discussion: "Examples:\n  pgarchive check\n  pgarchive check --snapshot-max-age '2 hours' --min-free-percent 20\n  pgarchive check --verify-max-age '2 days'")
+        discussion: """
+            With --all, every container under --root (default: containers_root in \
+            /etc/pgarchive.conf) is checked with the same limits: one summary line with \
+            performance data, then one line per container, worst first, naming what is not OK; \
+            the exit code is the worst container's. A container that cannot be opened is CRITICAL.
+
+            Examples:
+              pgarchive check
+              pgarchive check --snapshot-max-age '2 hours' --min-free-percent 20
+              pgarchive check --verify-max-age '2 days'
+              pgarchive check --all --root /srv/pgarchive
+            """)
     @OptionGroup var options: ContainerOptions
+    @Flag(help: "Check every container under --root (default: containers_root in /etc/pgarchive.conf).") var all = false
+    @Option(help: ArgumentHelp("The directory holding the containers, for --all (implies --all).", valueName: "dir"),
+            completion: .directory) var root: String?
     @Option(name: .customLong("snapshot-max-age"), help: "Warn when the newest snapshot is older (default 25 hours).") var snapshotMaxAge: String?
     @Option(name: .customLong("max-lag"), help: "Warn when the standby's replay lag is larger (default 1 hour).") var maxLag: String?
     @Option(name: .customLong("wal-max-silence"), help: "Warn when no WAL arrived for this long while the upstream wrote some (default 1 hour).") var walMaxSilence: String?
@@ -15,8 +29,28 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .customLong("min-free-percent"), help: "Warn below this percentage of free space, critical below half of it (default: the disk_warning and disk_critical settings, 10% and 5%).") var minFreePercent: Double?
 
     func run() async throws {
-        // Wrong permissions refuse every command; check says so as CRITICAL, in its format.
         try options.startup()
+        let limits = try self.limits()
+        if all || root != nil {
+            if let container = options.container, !container.isEmpty {
+                throw PGArchiveError("give either --all/--root DIR or --container/-C PATH, not both")
+            }
+            // Nagios: a root that cannot be read is UNKNOWN, not a pgarchive error (exit 1 = WARNING).
+            let paths: [String], directory: String
+            do {
+                directory = try Fleet.root(option: root)
+                paths = try Fleet.containers(under: directory)
+            } catch {
+                print("PGARCHIVE UNKNOWN: \(error.message)")
+                throw ExitCode(Int32(HealthCheck.Level.unknown.rawValue))
+            }
+            let entries = Fleet.check(paths: paths, limits: limits)
+            print(Fleet.renderCheck(root: directory, entries), terminator: "")
+            let worst = Fleet.overall(entries)
+            if worst != .ok { throw ExitCode(Int32(worst.rawValue)) }
+            return
+        }
+        // Wrong permissions refuse every command; check says so as CRITICAL, in its format.
         let layout = ContainerLayout(root: try options.containerPath())
         let permissionProblems = ContainerPermissions.problems(layout)
         if !permissionProblems.isEmpty {
@@ -25,6 +59,17 @@ struct CheckCommand: AsyncParsableCommand {
             throw ExitCode(Int32(HealthCheck.Level.critical.rawValue))
         }
         let container = try Container.open(path: layout.root) // startup() ran above: logging is set up once
+        let (_, results) = HealthCheck.run(container, limits: limits)
+        let worst = HealthCheck.overall(results)
+        print("PGARCHIVE \(worst.label): \(container.layout.root)")
+        for result in results {
+            print("\t\(result.name): \(result.level.label) (\(result.detail))")
+        }
+        if worst != .ok { throw ExitCode(Int32(worst.rawValue)) }
+    }
+
+    /// The limits from the options, with an error naming a bad one.
+    func limits() throws -> HealthCheck.Limits {
         var limits = HealthCheck.Limits()
         func span(_ text: String?, _ option: String) throws -> TimeSpan? {
             guard let text else { return nil }
@@ -36,12 +81,6 @@ struct CheckCommand: AsyncParsableCommand {
         if let v = try span(walMaxSilence, "wal-max-silence") { limits.walMaxSilence = v }
         if let v = try span(verifyMaxAge, "verify-max-age") { limits.verifyMaxAge = v }
         if let minFreePercent { limits.minFreePercent = minFreePercent }
-        let (_, results) = HealthCheck.run(container, limits: limits)
-        let worst = HealthCheck.overall(results)
-        print("PGARCHIVE \(worst.label): \(container.layout.root)")
-        for result in results {
-            print("\t\(result.name): \(result.level.label) (\(result.detail))")
-        }
-        if worst != .ok { throw ExitCode(Int32(worst.rawValue)) }
+        return limits
     }
 }

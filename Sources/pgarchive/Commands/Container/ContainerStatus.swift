@@ -14,7 +14,11 @@ struct ContainerStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let container = try options.open()
+        try Self.show(try options.open(), json: json)
+    }
+
+    /// Prints the status of `container` and exits with its health (also `pgarchive status`).
+    static func show(_ container: Container, json: Bool) throws {
         let status = ContainerStatus.gather(container)
         if json {
             print(String(decoding: try JSONOutput.encode(status), as: UTF8.self))
