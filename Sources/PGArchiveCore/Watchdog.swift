@@ -39,6 +39,7 @@ extension Container {
                 problems.append("the upstream is unreachable (\(error)): pg_receivewal is \(state) and was not restarted; the next watchdog run retries")
             }
         }
+        if let raised = try await followUpstreamHotStandbySettings(binaries: binaries) { actions.append(raised) }
         if case let state = standby.state(), !state.isRunning {
             logger.warning("the standby is \(state); restarting it")
             try await standby.start(binaries: binaries, logger: logger)
@@ -53,6 +54,7 @@ extension Container {
             // pg_receivewal retries by itself every few seconds; nothing to restart, but report.
             problems.append("the upstream is unreachable (\(status.upstreamError ?? "unknown error")): no new WAL is archived; pg_receivewal\(status.receiver.pid.map { " (pid \($0))" } ?? "") reconnects by itself when it is back")
         }
+        if status.slotWALStatus == "lost" { problems.append(SlotRetention.lostAdvice(status)) }
         var stuck: [String] = []
 
         // Receiver: its mark is the newest file and its modification time.
