@@ -77,9 +77,16 @@ public struct SlotRetention: Sendable, Equatable {
         return HealthCheck.Result(name: name, level: .ok, detail: "\(retained) held on the upstream, \(limitText)\(safe)")
     }
 
-    /// What an invalidated slot means, and the remedy (for status and check).
-    public static func lostAdvice(_ s: ContainerStatus) -> String {
-        "the upstream invalidated the replication slot (wal_status lost, max_slot_wal_keep_size exceeded) and removed WAL the archive had not received: the archive now has a gap after \(s.receivedLSN ?? s.slotRestartLSN ?? "its newest segment") and no new WAL can be archived; `pgarchive container resync` takes a new base backup and starts streaming again (restores before the gap keep working)"
+    /// What an invalidated slot means, and the remedy (for status, check and the watchdog).
+    public static func lostAdvice(_ s: ContainerStatus) -> String { lostAdvice(after: s.receivedLSN ?? s.slotRestartLSN) }
+
+    public static func lostAdvice(after lsn: String?) -> String {
+        "the upstream invalidated the replication slot (wal_status lost, max_slot_wal_keep_size exceeded) and removed WAL the archive had not received: the archive now has a gap after \(lsn ?? "its newest segment") and no new WAL can be archived; `pgarchive container resync` takes a new base backup and starts streaming again (restores before the gap keep working)"
+    }
+
+    /// Whether the upstream reports the slot as invalidated (`wal_status = lost`).
+    public static func isLost(_ upstream: Connection, slot: String) -> Bool {
+        (try? upstream.query("SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1", [slot]).rows.first?[0]) == "lost"
     }
 
     /// init's advice when the upstream keeps WAL for the slot without bound: a quarter of the

@@ -31,10 +31,17 @@ extension Container {
             // A pg_receivewal started while the upstream is down exits at once: say so instead,
             // and let the next run (the upstream back) start it.
             do {
-                try upstreamConnection(connectTimeout: 5).close()
-                logger.warning("pg_receivewal is \(state); restarting it")
-                try await receiver.start(binaries: binaries, logger: logger)
-                actions.append("restarted pg_receivewal")
+                let upstream = try upstreamConnection(connectTimeout: 5)
+                let lostSlot = SlotRetention.isLost(upstream, slot: config.slot)
+                upstream.close()
+                if lostSlot {
+                    // pg_receivewal cannot stream from an invalidated slot: say what it means.
+                    problems.append(SlotRetention.lostAdvice(after: nil))
+                } else {
+                    logger.warning("pg_receivewal is \(state); restarting it")
+                    try await receiver.start(binaries: binaries, logger: logger)
+                    actions.append("restarted pg_receivewal")
+                }
             } catch let error as PostgresError {
                 problems.append("the upstream is unreachable (\(error)): pg_receivewal is \(state) and was not restarted; the next watchdog run retries")
             }
@@ -54,7 +61,9 @@ extension Container {
             // pg_receivewal retries by itself every few seconds; nothing to restart, but report.
             problems.append("the upstream is unreachable (\(status.upstreamError ?? "unknown error")): no new WAL is archived; pg_receivewal\(status.receiver.pid.map { " (pid \($0))" } ?? "") reconnects by itself when it is back")
         }
-        if status.slotWALStatus == "lost" { problems.append(SlotRetention.lostAdvice(status)) }
+        if status.slotWALStatus == "lost", !problems.contains(where: { $0.contains("invalidated the replication slot") }) {
+            problems.append(SlotRetention.lostAdvice(status))
+        }
         var stuck: [String] = []
 
         // Receiver: its mark is the newest file and its modification time.

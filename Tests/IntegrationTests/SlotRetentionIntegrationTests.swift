@@ -4,7 +4,7 @@ import PGArchiveTestSupport
 import Postgres
 import XCTest
 
-/// Issue 18 item 16: the slot keeps WAL on the upstream while nothing receives it. With a
+/// Issue 18 item 16 (16 MB segments, max_slot_wal_keep_size 160 MB): the slot keeps WAL on the upstream while nothing receives it. With a
 /// bounded max_slot_wal_keep_size, `check` warns as the slot fills it, is CRITICAL once the
 /// upstream gives the slot up, status and metrics say the archive has a gap and that
 /// `container resync` is the remedy, and resync recovers.
@@ -37,7 +37,7 @@ final class SlotRetentionIntegrationTests: XCTestCase {
     }
 
     func testStoppedReceiverDrivesCheckFromOKToWarningToCriticalAndResyncRecovers() async throws {
-        let upstream = try await UpstreamCluster(name: "slotkeep", settings: ["max_slot_wal_keep_size": "'64MB'", "max_wal_size": "'32MB'", "min_wal_size": "'32MB'"])
+        let upstream = try await UpstreamCluster(name: "slotkeep", settings: ["max_slot_wal_keep_size": "'160MB'", "max_wal_size": "'32MB'", "min_wal_size": "'32MB'"])
         self.upstream = upstream
         try upstream.sql("CREATE TABLE filler (id int, pad text)")
         let container = try ContainerFixture(name: "c")
@@ -45,18 +45,24 @@ final class SlotRetentionIntegrationTests: XCTestCase {
         let initResult = try await container.ok(["container", "init", "--upstream", upstream.conninfo])
         XCTAssertFalse(initResult.stderr.contains("max_slot_wal_keep_size = -1"), initResult.stderr)
 
-        let healthy = try await slotLine(container)
+        // (pg_receivewal reports its flush position every few seconds: until then the slot
+        // may hold the base backup's segments.)
+        var healthy = try await slotLine(container)
+        for _ in 0..<30 where healthy.level != "OK" {
+            try await Task.sleep(for: .seconds(1))
+            healthy = try await slotLine(container)
+        }
         XCTAssertEqual(healthy.level, "OK", healthy.output)
-        XCTAssertTrue(healthy.detail.contains("max_slot_wal_keep_size 64.0 MiB") || healthy.detail.contains("max_slot_wal_keep_size 64 MiB"), healthy.detail)
+        XCTAssertTrue(healthy.detail.contains("max_slot_wal_keep_size 160.0 MiB"), healthy.detail)
         let json = try await container.run(["container", "status", "--json"])
         let status = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
-        XCTAssertEqual(status?["upstreamMaxSlotWALKeepSizeBytes"] as? Int, 64 << 20, json.stdout)
+        XCTAssertEqual(status?["upstreamMaxSlotWALKeepSizeBytes"] as? Int, 160 << 20, json.stdout)
         XCTAssertNotNil(status?["slotRetainedBytes"] as? Int, json.stdout)
         XCTAssertNotNil(status?["slotSafeWALSizeBytes"] as? Int, json.stdout)
 
         // The receiver stops (a weekend, a dead archive host): the slot holds the upstream's WAL.
         try await container.ok(["wal", "stop"])
-        try writeWAL(upstream, segments: 3)
+        try writeWAL(upstream, segments: 6)
         let filling = try await slotLine(container)
         XCTAssertEqual(filling.level, "WARNING", filling.output)
         XCTAssertTrue(filling.detail.contains("more than half of max_slot_wal_keep_size"), filling.detail)
@@ -65,7 +71,7 @@ final class SlotRetentionIntegrationTests: XCTestCase {
         XCTAssertTrue(metrics.stdout.contains("pgarchive_slot_safe_wal_size_bytes{"), metrics.stdout)
 
         // Past the limit, the upstream's next checkpoint gives the slot up: CRITICAL, and a gap.
-        try writeWAL(upstream, segments: 4)
+        try writeWAL(upstream, segments: 6)
         let beyond = try await slotLine(container)
         XCTAssertEqual(beyond.level, "CRITICAL", beyond.output)
         try upstream.sql("CHECKPOINT")
@@ -79,10 +85,19 @@ final class SlotRetentionIntegrationTests: XCTestCase {
         let lostMetrics = try await container.ok(["metrics"])
         XCTAssertTrue(lostMetrics.stdout.contains("pgarchive_slot_lost{container=\"\(container.layout.root)\"} 1"), lostMetrics.stdout)
 
+        // The watchdog does not retry pg_receivewal on a lost slot: it says what happened.
+        let watchdog = try await container.run(["cron", "watchdog"])
+        XCTAssertEqual(watchdog.exitCode, 1, "\(watchdog)")
+        XCTAssertTrue(watchdog.stderr.contains("the archive now has a gap") && watchdog.stderr.contains("`pgarchive container resync`"), watchdog.stderr)
+        XCTAssertFalse(watchdog.stderr.contains("restarting it"), watchdog.stderr)
+
         // resync: a new slot and base backup, streaming again.
         try await container.ok(["container", "resync"])
         let recovered = try await slotLine(container)
         XCTAssertEqual(recovered.level, "OK", recovered.output)
+        // The next watchdog run finds everything streaming (and replaces its failed last run).
+        let calm = try await container.run(["cron", "watchdog"])
+        XCTAssertEqual(calm.exitCode, 0, "\(calm)")
         let after = try await container.run(["container", "status"])
         XCTAssertFalse(after.stdout.contains("gap"), after.stdout)
         XCTAssertEqual(try upstream.scalar("SELECT wal_status IN ('reserved', 'extended') FROM pg_replication_slots"), "t")
