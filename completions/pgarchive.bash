@@ -837,7 +837,7 @@ _pgarchive_clone() {
 _pgarchive_clone_create() {
     repeating_flags=()
     non_repeating_flags=(-v --verbose --immediate --latest --start --version -h --help)
-    repeating_options=()
+    repeating_options=(--allow)
     non_repeating_options=(-C --container --time --restore-point --lsn --xid --snapshot)
     __pgarchive_offer_flags_options 1
 
@@ -862,6 +862,9 @@ _pgarchive_clone_create() {
         ;;
     '--snapshot')
         __pgarchive_add_completions -W "$(__pgarchive_custom_complete ---completion clone create -- --snapshot "${COMP_CWORD}" "$(__pgarchive_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--allow')
         return
         ;;
     esac

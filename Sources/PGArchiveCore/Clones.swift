@@ -45,6 +45,8 @@ public struct CloneMetadata: Codable, Sendable, Equatable {
     public var target: RecoveryTarget
     public var port: Int
     public var createdAt: Date
+    /// The `--allow` rules the clone was created with (absent: only the service user).
+    public var allow: [CloneAccessRule]? = nil
 }
 
 public struct CloneStore: Sendable {
@@ -158,8 +160,12 @@ extension Container {
 
     /// `clone create`: a writable snapshot of the chosen snapshot in `clones/NAME`, prepared
     /// to recover to `target` and promote; not started.
-    public func createClone(name: String, target: RecoveryTarget, snapshot explicit: String?) async throws -> CloneMetadata {
+    /// `allow`: the roles (and networks) that may log in besides the service user
+    /// (`--allow`); temporary clones pass none.
+    public func createClone(name: String, target: RecoveryTarget, snapshot explicit: String?,
+                            allow: [CloneAccessRule] = []) async throws -> CloneMetadata {
         try ObjectName.validate(name, kind: "clone")
+        try CloneAccess.validate(allow, listenAddresses: config.cloneListenAddresses)
         guard !FileManager.default.fileExists(atPath: layout.clone(name)) else {
             if clones.isHalfMade(name) {
                 throw PGArchiveError("clones/\(name) exists but is half-made (it has no \(CloneStore.metadataFile)); `pgarchive clone delete \(name)` removes it")
@@ -186,8 +192,9 @@ extension Container {
         try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
         FaultInjection.point("clone-create-copied")
         do {
-            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: config.cloneListenAddresses)
-            let metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
+            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: config.cloneListenAddresses, allow: allow)
+            var metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
+            if !allow.isEmpty { metadata.allow = allow }
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: directory + "/" + CloneStore.metadataFile)
             FaultInjection.point("clone-create-described")
             // rename(2) fails rather than replace a directory that appeared meanwhile.
@@ -207,7 +214,7 @@ extension Container {
     /// restore_command with --partial-ok, one recovery target, its own port, archiving off.
     /// backup_label, if any, is kept: removing it would corrupt the copy.
     func prepareRecovery(dataDirectory: String, target: RecoveryTarget, port: Int, listen: String,
-                         restoreCommand: String? = nil) throws {
+                         restoreCommand: String? = nil, allow: [CloneAccessRule] = []) throws {
         let fm = FileManager.default
         for file in ["postmaster.pid", "postmaster.opts", "standby.signal"] {
             try? fm.removeItem(atPath: dataDirectory + "/" + file)
@@ -225,11 +232,11 @@ extension Container {
             upstreamSettings: upstream)
         conf.listenAddresses = listen
         conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
+        conf.extra += CloneAccess.sslSettings(dataDirectory: dataDirectory, rules: allow, logger: logger)
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
-        let remote = ListenAddresses.includesNonLoopback(listen) ? ServerConfiguration.remotePasswordRules : ""
-        try AtomicFile.write(ServerConfiguration.hbaFile + ServerConfiguration.localhostPasswordRules + remote,
-                             to: dataDirectory + "/pg_hba.conf")
-        try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")
+        try AtomicFile.write(CloneAccess.hbaFile(rules: allow), to: dataDirectory + "/pg_hba.conf")
+        try AtomicFile.write(CloneAccess.identFile(serviceUser: CloneAccess.serviceUser, standbyUser: config.standbyUser),
+                             to: dataDirectory + "/pg_ident.conf")
         try AtomicFile.write("", to: dataDirectory + "/postgresql.auto.conf")
     }
 
@@ -266,6 +273,7 @@ extension Container {
     private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval) async throws -> CloneMetadata {
         let name = clone.name
         let binaries = try await binaries()
+        try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)
         try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
@@ -302,7 +310,9 @@ extension Container {
         throw PGArchiveError("clone \(name) did not finish recovery within \(Int(timeout)) s and was stopped; see \(log):\n" + LogFile.tail(log, from: logStart, lines: 12))
     }
 
-    func cloneConninfo(_ clone: CloneMetadata) -> String {
+    /// conninfo of a clone for pgarchive and `clone psql`: its socket in run/, its port, the
+    /// recorded superuser (peer authentication as the service user), values quoted.
+    public func cloneConninfo(_ clone: CloneMetadata) -> String {
         Conninfo([("host", layout.run), ("port", String(clone.port)), ("dbname", "postgres"), ("user", config.standbyUser)]).rendered
     }
 

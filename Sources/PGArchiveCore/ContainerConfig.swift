@@ -127,7 +127,7 @@ public struct ContainerConfig: Sendable, Equatable {
                     throw PGArchiveError("\(entry.file):\(entry.line): invalid value for \(entry.key): \(error)")
                 }
                 guard !parsed.containsPassword else {
-                    throw PGArchiveError("\(entry.file):\(entry.line): \(entry.key) contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password")
+                    throw PGArchiveError("\(entry.file):\(entry.line): \(entry.key) contains a password, which pgarchive refuses (it would show on command lines in ps); remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password" + parsed.sslPasswordAdvice)
                 }
                 return entry.value
             }
@@ -205,6 +205,7 @@ public struct ContainerConfig: Sendable, Equatable {
     public static func load(containerFile: String, globalFile: String?) throws(PGArchiveError) -> ContainerConfig {
         var config = ContainerConfig()
         if let globalFile, FileManager.default.fileExists(atPath: globalFile) {
+            try GlobalConfigPermissions.require(globalFile)
             try config.apply(ConfigFile.parse(try readText(globalFile), file: globalFile), global: true)
         }
         try config.apply(ConfigFile.parse(try readText(containerFile), file: containerFile))

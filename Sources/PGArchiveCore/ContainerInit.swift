@@ -72,6 +72,7 @@ public struct ContainerInit {
         config.upstreamVersion = facts.majorVersion
         config.systemIdentifier = facts.systemIdentifier
         config.standbyUser = facts.bootstrapSuperuser
+        if let advice = SlotRetention.unlimitedAdvice(upstream: connection) { logger.warning("\(advice)") }
 
         let binaries = try await PostgresBinaries.locate(majorVersion: facts.majorVersion, explicitBindir: pgBindir)
         // Tools found outside Debian's layout (through pg_config or PATH) are recorded, so cron

@@ -51,7 +51,13 @@ extension Container {
     /// Stops everything, drops the slot and deletes every subvolume and the directory.
     public func purge(force: Bool) async throws {
         logger.info("purging container \(layout.root)")
-        try await stopClones()
+        let unstoppable = try await stopClones()
+        guard unstoppable.isEmpty else {
+            // Deleting a clone under a running server (or the WAL it may still recover from)
+            // would pull its files away from it: keep everything and say which.
+            throw PGArchiveError("container purge deleted nothing: " + unstoppable.joined(separator: "; ")
+                                 + ". Stop \(unstoppable.count == 1 ? "it" : "them") (e.g. `kill -QUIT PID` as the service user), then run `pgarchive container purge` again")
+        }
         try await stop()
         try dropSlot(force: force)
         var failures: [String] = []
@@ -137,18 +143,28 @@ extension Container {
         logger.info("resync complete")
     }
 
-    /// Stops running clones (by the pid in their postmaster.pid).
-    func stopClones() async throws {
+    /// Stops running clones (by the pid in their postmaster.pid). Returns one line for each
+    /// clone whose server still runs afterwards, naming it, its pid and what pg_ctl said.
+    @discardableResult
+    func stopClones() async throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? []
-        guard !names.isEmpty else { return }
+        guard !names.isEmpty else { return [] }
         let binaries = try await binaries()
-        for name in names {
+        var unstoppable: [String] = []
+        for name in names.sorted() {
             let dir = layout.clone(name)
             if Processes.postmasterState(dataDirectory: dir).isRunning {
-                _ = try? await PgCtl(binaries: binaries, action: .stop, dataDirectory: dir, wait: true, timeout: 60, mode: .fast).command.run()
-                logger.info("stopped clone \(name)")
+                let result = try? await PgCtl(binaries: binaries, action: .stop, dataDirectory: dir, wait: true, timeout: 30, mode: .fast).command.run()
+                if case .running(let pid) = Processes.postmasterState(dataDirectory: dir) {
+                    let said = (result?.standardError ?? "").split(separator: "\n").last.map(String.init) ?? ""
+                    logger.error("could not stop clone \(name) (pid \(pid))\(said.isEmpty ? "" : ": " + said)")
+                    unstoppable.append("clone \(name) kept: its server (pid \(pid)) could not be stopped")
+                } else {
+                    logger.info("stopped clone \(name)")
+                }
             }
         }
+        return unstoppable
     }
 
     /// Deletes a subvolume (read-only ones too), or a plain directory left by a half-made step.

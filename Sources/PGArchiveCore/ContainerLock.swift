@@ -12,6 +12,8 @@ public final class ContainerLock {
         case dumps
         /// verify (cron and --restore): one at a time.
         case verify
+        /// restorepoint create: the name check and the update of restore_points.json.
+        case restorePoints = "restore_points"
     }
 
     private let fd: Int32

@@ -30,6 +30,12 @@ public struct ContainerStatus: Sendable, Codable {
     public var slotActive: Bool?
     public var slotRestartLSN: String?
     public var slotWALStatus: String?
+    /// WAL the slot makes the upstream keep (its position − restart_lsn), in bytes.
+    public var slotRetainedBytes: UInt64?
+    /// The slot's `safe_wal_size` (absent when unlimited or lost).
+    public var slotSafeWALSizeBytes: Int64?
+    /// The upstream's `max_slot_wal_keep_size` in bytes; -1 unlimited. See SlotRetention.
+    public var upstreamMaxSlotWALKeepSizeBytes: Int64?
     /// WAL position pg_receivewal reported as flushed (from the upstream's pg_stat_replication).
     public var receivedLSN: String?
     /// WAL position pg_receivewal reported as written (not yet fsynced). Without --synchronous
@@ -91,6 +97,7 @@ public struct ContainerStatus: Sendable, Codable {
             if !upstreamReachable { problems.append("the upstream is unreachable") }
             else if slotActive == nil { problems.append("the replication slot is missing on the upstream"); down = true }
             else if slotActive == false { problems.append("the replication slot is inactive") }
+            problems += slotRetentionProblems
         }
         if let free = fileSystemFreeBytes, let warning = fileSystemWarningBytes, free < warning {
             let critical = fileSystemCriticalBytes.map { free < $0 } ?? false
@@ -152,6 +159,7 @@ public struct ContainerStatus: Sendable, Codable {
                 status.receivedLSN = row["flush_lsn"]
                 status.receiverSyncState = row["sync_state"]
                 status.receiverWriteLSN = row["write_lsn"]
+                status.apply(SlotRetention.query(upstream, slot: container.config.slot))
             }
         } catch {
             status.upstreamError = "\(error)"
@@ -237,6 +245,7 @@ public struct ContainerStatus: Sendable, Codable {
             lines.append("upstream:         reachable, current WAL position \(upstreamLSN ?? "?")")
             if let slotActive {
                 lines.append("slot:             \(slotActive ? "active" : "inactive (nothing is streaming from it)"), restart_lsn \(slotRestartLSN ?? "-"), wal_status \(slotWALStatus ?? "-")")
+                lines.append("slot retains:     \(slotRetainedBytes.map { ByteCount.human(Int64(clamping: $0)) } ?? "?") of WAL on the upstream; safe_wal_size \(slotSafeWALSizeBytes.map(ByteCount.human) ?? "-"), max_slot_wal_keep_size \(upstreamMaxSlotWALKeepSizeBytes.map { $0 < 0 ? "-1 (unlimited)" : ByteCount.human($0) } ?? "?")")
             } else if !retired {
                 lines.append("slot:             MISSING on the upstream")
             }

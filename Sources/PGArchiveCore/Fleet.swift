@@ -11,6 +11,7 @@ public enum Fleet {
         if let option, !option.isEmpty { return ContainerLayout(root: option).root }
         var config = ContainerConfig()
         if FileManager.default.fileExists(atPath: globalFile) {
+            try GlobalConfigPermissions.require(globalFile)
             try config.apply(ConfigFile.parse(try ContainerConfig.readText(globalFile), file: globalFile), global: true)
         }
         guard !config.containersRoot.isEmpty else {

@@ -195,6 +195,15 @@ public enum ContainerMetrics {
         gauge("slot_active", "1 if the replication slot exists and is streaming, 0 if it is inactive or missing; absent while the upstream is unreachable.") {
             $0.upstreamReachable ? bool($0.slotActive == true) : nil
         }
+        gauge("slot_retained_bytes", "Bytes of WAL the replication slot makes the upstream keep (its position minus the slot's restart_lsn); absent while unknown.") {
+            $0.slotRetainedBytes.map { Double($0) }
+        }
+        gauge("slot_safe_wal_size_bytes", "The slot's safe_wal_size on the upstream: bytes it may still write before the slot is in danger of being invalidated; absent when max_slot_wal_keep_size is unlimited.") {
+            $0.slotSafeWALSizeBytes.map { Double($0) }
+        }
+        gauge("slot_lost", "1 if the upstream invalidated the slot (wal_status lost: the archive has a gap; `pgarchive container resync`), 0 otherwise; absent while unknown.") {
+            $0.upstreamReachable && $0.slotActive != nil ? bool($0.slotWALStatus == "lost") : nil
+        }
         gauge("replay_lag_bytes", "Bytes of WAL the upstream has written that the standby has not replayed yet.") { $0.replayLagBytes.map { Double($0) } }
         gauge("replay_lag_seconds", "Seconds the standby's replay is behind (0 when it has replayed everything).") { $0.replayLagSeconds }
         gauge("wal_archive_bytes", "Bytes of all files in wal_archive/ (compressed sizes for compressed segments).") { Double($0.walArchiveBytes) }

@@ -42,6 +42,10 @@ extension Container {
     public func createRestorePoint(_ name: String) throws -> RestorePoint {
         try ObjectName.validate(name, kind: "restore point")
         guard name.utf8.count < 64 else { throw PGArchiveError("restore point names are limited to 63 bytes by PostgreSQL") }
+        // Two creates at once would each read the file, then the second write would drop the
+        // first one's point (and a name could be made twice): one at a time.
+        let lock = try self.lock(.restorePoints, command: "restorepoint create \(name)")
+        defer { _ = lock }
         if try restorePoints.find(name) != nil {
             throw PGArchiveError("restore point '\(name)' exists already; recovery would stop at the first one of that name, so choose another")
         }

@@ -62,25 +62,13 @@ public struct ServerConfiguration: Sendable, Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Local connections only, through a socket in a 0700 directory that only the service
-    /// user can reach: so trust is safe, and no password is ever needed or stored.
+    /// The standby's: local connections only, through a socket in a 0700 directory that only
+    /// the service user can reach: so trust is safe, and no password is ever needed or stored.
+    /// Clones get `CloneAccess.hbaFile` instead.
     public static let hbaFile = """
         # Written by pgarchive: the socket lives in the container's 0700 run/ directory.
         local   all             all                                     trust
         local   replication     all                                     trust
-
-        """
-
-    /// Clones also listen on localhost: roles with passwords (as on the upstream) may log in.
-    public static let localhostPasswordRules = """
-        host    all             all             127.0.0.1/32            md5
-        host    all             all             ::1/128                 md5
-
-        """
-
-    /// With `clone_listen_addresses` beyond localhost: other hosts may log in, with a password.
-    public static let remotePasswordRules = """
-        host    all             all             all                     md5
 
         """
 

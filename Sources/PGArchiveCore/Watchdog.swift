@@ -31,14 +31,22 @@ extension Container {
             // A pg_receivewal started while the upstream is down exits at once: say so instead,
             // and let the next run (the upstream back) start it.
             do {
-                try upstreamConnection(connectTimeout: 5).close()
-                logger.warning("pg_receivewal is \(state); restarting it")
-                try await receiver.start(binaries: binaries, logger: logger)
-                actions.append("restarted pg_receivewal")
+                let upstream = try upstreamConnection(connectTimeout: 5)
+                let lostSlot = SlotRetention.isLost(upstream, slot: config.slot)
+                upstream.close()
+                if lostSlot {
+                    // pg_receivewal cannot stream from an invalidated slot: say what it means.
+                    problems.append(SlotRetention.lostAdvice(after: nil))
+                } else {
+                    logger.warning("pg_receivewal is \(state); restarting it")
+                    try await receiver.start(binaries: binaries, logger: logger)
+                    actions.append("restarted pg_receivewal")
+                }
             } catch let error as PostgresError {
                 problems.append("the upstream is unreachable (\(error)): pg_receivewal is \(state) and was not restarted; the next watchdog run retries")
             }
         }
+        if let raised = try await followUpstreamHotStandbySettings(binaries: binaries) { actions.append(raised) }
         if case let state = standby.state(), !state.isRunning {
             logger.warning("the standby is \(state); restarting it")
             try await standby.start(binaries: binaries, logger: logger)
@@ -52,6 +60,9 @@ extension Container {
         if problems.isEmpty, !status.upstreamReachable {
             // pg_receivewal retries by itself every few seconds; nothing to restart, but report.
             problems.append("the upstream is unreachable (\(status.upstreamError ?? "unknown error")): no new WAL is archived; pg_receivewal\(status.receiver.pid.map { " (pid \($0))" } ?? "") reconnects by itself when it is back")
+        }
+        if status.slotWALStatus == "lost", !problems.contains(where: { $0.contains("invalidated the replication slot") }) {
+            problems.append(SlotRetention.lostAdvice(status))
         }
         var stuck: [String] = []
 

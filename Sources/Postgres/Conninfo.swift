@@ -83,9 +83,14 @@ public struct Conninfo: Sendable, Hashable, CustomStringConvertible {
         return copy
     }
 
-    /// `true` when a non-empty `password` is set (also one given in a URI as `user:secret@`).
+    /// The keys whose values are secrets: `password` and `sslpassword` (the passphrase of the
+    /// client's SSL key). Neither may appear on a command line or in a log.
+    public static let secretKeys: Set<String> = ["password", "sslpassword"]
+
+    /// `true` when a non-empty `password` or `sslpassword` is set (also a password given in a
+    /// URI as `user:secret@`).
     public var containsPassword: Bool {
-        parameters.contains { $0.key == "password" && !$0.value.isEmpty }
+        parameters.contains { Self.secretKeys.contains($0.key) && !$0.value.isEmpty }
     }
 
     /// The `key=value` form libpq parses back to the same settings: values are single-quoted
@@ -95,11 +100,11 @@ public struct Conninfo: Sendable, Hashable, CustomStringConvertible {
         parameters.map { "\($0.key)=\(Self.quote($0.value))" }.joined(separator: " ")
     }
 
-    /// `rendered` with the password replaced by `********`: for messages and logs.
+    /// `rendered` with the password and sslpassword replaced by `********`: for messages and logs.
     public var redacted: String {
         parameters.map { parameter in
-            parameter.key == "password"
-                ? "password=********"
+            Self.secretKeys.contains(parameter.key)
+                ? "\(parameter.key)=********"
                 : "\(parameter.key)=\(Self.quote(parameter.value))"
         }.joined(separator: " ")
     }
@@ -113,7 +118,13 @@ public struct Conninfo: Sendable, Hashable, CustomStringConvertible {
         throw PostgresError(
             kind: .invalidInput,
             message: "the connection string '\(redacted)' contains a password, which pgarchive refuses because connection strings end up on command lines visible in ps",
-            hint: "remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password")
+            hint: "remove it and put the password into ~/.pgpass (mode 0600) of the user running pgarchive, or into the file named by PGPASSFILE, as host:port:database:user:password" + sslPasswordAdvice)
+    }
+
+    /// Advice for an `sslpassword`, which .pgpass cannot hold; empty when there is none.
+    public var sslPasswordAdvice: String {
+        guard parameters.contains(where: { $0.key == "sslpassword" && !$0.value.isEmpty }) else { return "" }
+        return "; for sslpassword (the passphrase of the client key) use a key without a passphrase instead, readable only by the service user (sslkey=FILE, mode 0600)"
     }
 
     /// Quotes a conninfo value the way libpq's parser expects (`conninfo_parse`).

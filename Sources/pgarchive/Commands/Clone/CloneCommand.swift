@@ -18,15 +18,20 @@ struct CloneCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Clone the right snapshot and prepare it to recover to a target (default: latest).",
-        discussion: "Without --snapshot the newest snapshot from which the target is reachable is used. The clone is not started unless --start is given.\n\nExamples:\n  pgarchive clone create undo --time '2026-11-21 14:30' --start\n  pgarchive clone create pre-release --restore-point before_release_42\n  pgarchive clone create newest --latest --start")
+        discussion: "Without --snapshot the newest snapshot from which the target is reachable is used. The clone is not started unless --start is given.\n\nExamples:\n  pgarchive clone create undo --time '2026-11-21 14:30' --start\n  pgarchive clone create pre-release --restore-point before_release_42\n  pgarchive clone create newest --latest --start\n  pgarchive clone create for-anna --time '2026-11-21 14:30' --allow anna --start")
     @OptionGroup var options: ContainerOptions
     @OptionGroup var target: TargetOptions
     @Option(help: "Base the clone on this snapshot.", completion: .snapshotNames) var snapshot: String?
     @Flag(help: "Start the clone and wait until it is promoted.") var start = false
+    @Option(name: .customLong("allow"), help: ArgumentHelp(
+        "Let ROLE log in with its password (scram-sha-256) from this machine, or from the network CIDR (SSL required off loopback; clone_listen_addresses must reach it). Repeatable. Without it only the service user can log in, through the socket in run/.",
+        valueName: "ROLE[@CIDR]")) var allow: [String] = []
     @Argument(help: "Name of the new clone.") var name: String
 
     func run() async throws {
         let recoveryTarget = try target.target() // bad options are refused before anything else
+        var rules: [CloneAccessRule] = []
+        for text in allow { rules.append(try CloneAccessRule(parsing: text)) }
         let container = try options.open()
         if case .time(let date) = recoveryTarget {
             container.logger.info("target time resolved to \(ISO8601.utc(date)) (\(TargetTimeParser.postgresLiteral(date)))")
@@ -35,9 +40,9 @@ struct CloneCreateCommand: AsyncParsableCommand {
         do {
             let lock = try container.lock(.snapshots, command: "clone create")
             defer { _ = lock }
-            clone = try await container.createClone(name: name, target: recoveryTarget, snapshot: snapshot)
+            clone = try await container.createClone(name: name, target: recoveryTarget, snapshot: snapshot, allow: rules)
+            if start { _ = try await container.startClone(name) }
         }
-        if start { _ = try await container.startClone(name) }
         print("\(clone.name) port=\(clone.port) snapshot=\(clone.snapshot) target=\(clone.target)")
     }
 }
@@ -51,6 +56,10 @@ struct CloneStartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let container = try options.open()
+        // The snapshots lock, as clone create and delete take it: a clone is not deleted or
+        // re-created under a start.
+        let lock = try container.lock(.snapshots, command: "clone start \(name)")
+        defer { _ = lock }
         let clone = try await container.startClone(name)
         print("\(clone.name) port=\(clone.port) host=\(container.layout.run)")
     }
@@ -65,6 +74,8 @@ struct CloneStopCommand: AsyncParsableCommand {
 
     func run() async throws {
         let container = try options.open()
+        let lock = try container.lock(.snapshots, command: all ? "clone stop --all" : "clone stop \(name ?? "")")
+        defer { _ = lock }
         if all {
             for clone in try container.clones.list() { _ = try await container.stopClone(clone.name) }
             return
@@ -82,6 +93,8 @@ struct CloneRestartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let container = try options.open()
+        let lock = try container.lock(.snapshots, command: "clone restart \(name)")
+        defer { _ = lock }
         _ = try await container.stopClone(name)
         _ = try await container.startClone(name)
     }
@@ -146,7 +159,7 @@ struct ClonePsqlCommand: AsyncParsableCommand {
         let container = try options.open()
         let clone = try container.clones.get(name)
         let binaries = try await container.binaries()
-        let conninfo = "host=\(container.layout.run) port=\(clone.port) dbname=postgres user=\(container.config.standbyUser)"
+        let conninfo = container.cloneConninfo(clone) // quoted: a path or role with spaces stays one value
         var command = try Psql(binaries: binaries, conninfo: conninfo, onErrorStop: false).command
         command.arguments += psqlArguments.first == "--" ? Array(psqlArguments.dropFirst()) : psqlArguments
         let code = try await command.runInteractive()

@@ -17,6 +17,13 @@ struct StandbyCommand: AsyncParsableCommand {
 struct StandbyPgCtl {
     static func run(_ action: PgCtl.Action, options: ContainerOptions, extra: [String]) async throws {
         let container = try options.open()
+        // start, stop and restart change what runs: under the container lock, like the
+        // watchdog (which would otherwise restart a standby being stopped).
+        var lock: ContainerLock?
+        if action == .start || action == .stop || action == .restart {
+            lock = try container.lock(.container, command: "standby \(action.rawValue)")
+        }
+        defer { _ = lock }
         let binaries = try await container.binaries()
         if action == .start || action == .restart { try container.standby.writeConfiguration() }
         let code = try await container.standby.pgCtl(action, binaries: binaries, extra: extra).runInteractive()
@@ -32,6 +39,8 @@ struct StandbyStartCommand: AsyncParsableCommand {
     func run() async throws {
         let container = try options.open()
         guard !container.isRetired else { throw PGArchiveError("container is retired; `pgarchive container resync` first") }
+        let lock = try container.lock(.container, command: "standby start")
+        defer { _ = lock }
         try await container.standby.start(binaries: container.binaries(), logger: container.logger)
     }
 }
