@@ -218,6 +218,7 @@ extension Container {
         while Date().timeIntervalSince(started) < timeout {
             let state = clones.state(name)
             if !state.isRunning && Date().timeIntervalSince(started) > 3 {
+                if immediateRecoveryEndedAtEndOfWAL(clone, log: log, logStart: logStart) { return try await startClone(name, timeout: timeout) }
                 throw cloneFailure(clone, log: log, logStart: logStart)
             }
             if state.isRunning, let connection = try? Connection(conninfo: conninfo, connectTimeout: 3) {
