@@ -140,7 +140,19 @@ extension Container {
                                walMethod: .fetch, checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
         try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
         try await standby.start(binaries: binaries, logger: logger)
-        logger.info("resync complete")
+        // Every snapshot from before lies before the resync's gap in the WAL: a --latest or
+        // --immediate restore (the newest snapshot) would replay up to the gap and stop there.
+        // So the new standby is snapshotted at once (its restartpoint is the base backup's
+        // checkpoint, as at init).
+        let first: SnapshotMetadata
+        do {
+            let lock = try self.lock(.snapshots, command: "container resync (first snapshot)")
+            defer { _ = lock }
+            first = try await createSnapshot(force: true)
+        } catch {
+            throw PGArchiveError("the resync is done (the slot, pg_receivewal and the new standby run), but the snapshot of the new standby failed: \(error). Until `pgarchive snapshot create` succeeds, --latest and --immediate restores start from a snapshot from before the resync and end at its gap in the WAL")
+        }
+        logger.info("resync complete; first snapshot of the new standby: \(first.name)")
     }
 
     /// Stops running clones (by the pid in their postmaster.pid). Returns one line for each

@@ -68,6 +68,10 @@ public struct ContainerStatus: Sendable, Codable {
     public var newestRestorableTime: Date?
     public var cloneCount = 0
     public var clonesRunning = 0
+    /// The newest complete `dump create` run (its name, a UTC time) and the moment its data
+    /// shows (`DumpRun.dataAsOf`, the oldest of its databases'); absent without dumps.
+    public var newestDumpRun: String?
+    public var newestDumpDataAsOf: Date?
     /// Bytes of all files in wal_archive/ (compressed sizes for compressed segments).
     public var walArchiveBytes: Int64 = 0
     public var fileSystemSizeBytes: Int64?
@@ -173,6 +177,12 @@ public struct ContainerStatus: Sendable, Codable {
         let clones = (try? container.clones.list()) ?? []
         status.cloneCount = clones.count
         status.clonesRunning = clones.filter { container.clones.state($0.name).isRunning }.count
+        let dumpStore = container.dumpStore
+        let newestRuns = dumpStore.databases().compactMap { dumpStore.runs($0).last }
+        if let newestRun = newestRuns.map(\.name).max() {
+            status.newestDumpRun = newestRun
+            status.newestDumpDataAsOf = newestRuns.filter { $0.name == newestRun }.map(\.dataAsOf).min()
+        }
         status.walArchiveBytes = allEntries.reduce(0) { $0 + $1.size }
         if let fs = DiskSpace.fileSystem(of: layout.root) {
             status.fileSystemSizeBytes = fs.size
@@ -276,6 +286,9 @@ public struct ContainerStatus: Sendable, Codable {
             lines.append("restorable:       from \(ISO8601.utc(oldestRestorableTime)) to about \(newestRestorableTime.map(ISO8601.utc) ?? "now")")
         }
         lines.append("clones:           \(cloneCount)\(cloneCount > 0 ? " (\(clonesRunning) running)" : "")")
+        if let newestDumpRun {
+            lines.append("dumps:            newest run \(newestDumpRun)\(newestDumpDataAsOf.map { ", data as of \(ISO8601.utc($0))\(ago($0))" } ?? "")")
+        }
         lines.append("WAL archive:      \(ByteCount.human(walArchiveBytes))")
         if let size = fileSystemSizeBytes, let free = fileSystemFreeBytes, size > 0 {
             let level = diskSpaceLevel()

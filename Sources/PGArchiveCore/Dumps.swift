@@ -13,8 +13,9 @@ public struct DumpRun: Codable, Sendable, Equatable {
     public var name: String
     /// Where the data came from: the snapshot the temporary clone was made of, or `upstream`.
     public var source: String
-    /// The moment the data shows: the snapshot's consistent point for a clone, the start of
-    /// the run for the upstream.
+    /// The moment the data shows. From a clone: the commit time of the last transaction it
+    /// replayed (it recovers to the newest WAL in the archive), so every transaction committed
+    /// up to then is in the dump. From the upstream: the start of the run.
     public var dataAsOf: Date
     public var startedAt: Date
     public var finishedAt: Date
@@ -322,10 +323,11 @@ extension Container {
     }
 
     /// `dump create`: dumps every non-template database (or the named ones) and the globals.
-    /// By default the source is a temporary clone of the newest snapshot, recovered just to
-    /// consistency: the upstream sees no load and every database shows the same moment. The
-    /// clone is named `dump-<pid>`, visible in `clone list`, and removed afterwards, also when
-    /// a dump fails. Databases are dumped one after the other; one that fails does not stop
+    /// By default the source is a temporary clone of the newest snapshot, recovered to the
+    /// newest WAL in the archive (`startDumpClone`): the upstream sees no load, every database
+    /// shows the same moment, and that moment is the newest the archive holds. The clone is
+    /// named `dump-<pid>`, visible in `clone list`, and removed afterwards, also when a dump
+    /// fails. Databases are dumped one after the other; one that fails does not stop
     /// the others, and the command fails at the end naming it.
     public func createDumps(databases requested: [String], fromUpstream: Bool, jobs: Int?) async throws -> [DumpRun] {
         await removeDumpLeftovers()
@@ -335,57 +337,37 @@ extension Container {
         for name in requested where !seen.insert(name).inserted { throw PGArchiveError("database '\(name)' is named twice") }
         let binaries = try await binaries()
 
-        // A cheap early check of the names against the standby (same catalog as the clone).
-        if !fromUpstream, !requested.isEmpty, let standby = try? standbyConnection() {
-            defer { standby.close() }
-            if let existing = try? Self.dumpableDatabases(standby) {
-                try Self.checkRequested(requested, existing: existing, source: "the standby")
-            }
-        }
+        // Names are checked against the source itself: the temporary clone replays WAL the
+        // standby has not (the .partial segment), so a database the standby lacks may be there.
 
         var cloneName: String?
         let sourceConninfo: Conninfo
         let source: String
-        var dataAsOf = Date()
+        var dataAsOf: Date?
         if fromUpstream {
             sourceConninfo = try Conninfo(config.upstream)
             source = "upstream"
         } else {
-            let name = DumpStore.temporaryClonePrefix + String(getpid())
-            if (try? snapshots.list())?.isEmpty ?? true {
-                throw PGArchiveError("there are no snapshots to dump from; `pgarchive snapshot create` takes one, or dump the upstream directly with --from-upstream")
-            }
-            let clone: CloneMetadata
-            do {
-                // Clone creation picks a port and a snapshot: the same lock as `clone create`,
-                // held for the fraction of a second the btrfs snapshot takes.
-                let lock = try self.lock(.snapshots, command: "dump create (temporary clone)")
-                defer { _ = lock }
-                clone = try await createClone(name: name, target: .immediate, snapshot: nil)
-                cloneName = name
-                try AtomicFile.write("\(getpid())\n", to: layout.clone(name) + "/" + DumpStore.cloneMarkerFile)
-            } catch {
-                if cloneName != nil { try? await deleteClone(name, force: true) }
-                throw error
-            }
+            let (clone, asOf) = try await startDumpClone()
+            cloneName = clone.name
             source = clone.snapshot
-            if let snapshot = try? snapshots.read(clone.snapshot) { dataAsOf = snapshot.consistentFrom }
+            dataAsOf = asOf
             sourceConninfo = try Conninfo(cloneConninfo(clone))
         }
+        let runs: [DumpRun]
         do {
-            if let cloneName { _ = try await startClone(cloneName) }
-            let runs = try await dumpDatabases(requested, from: sourceConninfo, source: source,
-                                               dataAsOf: fromUpstream ? nil : dataAsOf, jobs: jobs, binaries: binaries)
-            if let cloneName { try await deleteClone(cloneName, force: true) }
-            return runs
+            runs = try await dumpDatabases(requested, from: sourceConninfo, source: source,
+                                           dataAsOf: dataAsOf, jobs: jobs, binaries: binaries)
         } catch {
-            if let cloneName {
-                do { try await deleteClone(cloneName, force: true) } catch {
-                    logger.error("cannot remove temporary clone \(cloneName): \(error); the next dump create removes it, or `pgarchive clone delete --force \(cloneName)`")
-                }
-            }
-            throw error
+            guard let cloneName else { throw error }
+            throw await deleteTemporaryClone(cloneName, after: error, what: "dump create")
         }
+        if let cloneName {
+            do { try await deleteClone(cloneName, force: true) } catch {
+                throw PGArchiveError("the dumps are complete, but the temporary clone \(cloneName) could not be deleted (\(error)); the next `pgarchive dump create` removes it, or `pgarchive clone delete --force \(cloneName)`")
+            }
+        }
+        return runs
     }
 
     private func dumpDatabases(_ requested: [String], from source: Conninfo, source sourceName: String, dataAsOf: Date?,
@@ -398,7 +380,7 @@ extension Container {
             existing = try Self.dumpableDatabases(connection)
             serverVersion = try connection.query("SHOW server_version").rows.first?[0] ?? "?"
         }
-        try Self.checkRequested(requested, existing: existing, source: sourceName == "upstream" ? "the upstream" : "snapshot \(sourceName)")
+        try Self.checkRequested(requested, existing: existing, source: sourceName == "upstream" ? "the upstream" : "snapshot \(sourceName) recovered to the archive's newest WAL")
         let databases = requested.isEmpty ? existing : requested
         let store = dumpStore
 

@@ -20,8 +20,11 @@ public struct SnapshotMetadata: Codable, Sendable, Equatable {
     /// The standby's replay position right after the snapshot: everything in the snapshot
     /// lies at or before it, so any target from here on is reachable from this snapshot.
     public var replayedLSN: LSN?
-    /// Commit time of the last transaction replayed, read right after the snapshot: the
-    /// earliest `--time` target a clone of this snapshot can reach (checkpoint time if unknown).
+    /// The earliest `--time` target a clone of this snapshot can reach: at or after the commit
+    /// time of every transaction before the consistent point. The last commit the standby had
+    /// replayed right after the snapshot; when that is unknown, the time the snapshot's own
+    /// pg_control was last written (it records the minimum recovery point). See
+    /// `init(control:takenAt:standby:pgarchiveVersion:)`.
     public var consistentFrom: Date
     /// The restartpoint's next transaction id (epoch:xid); an `--xid` target needs a snapshot
     /// from before that transaction was assigned.
@@ -29,6 +32,14 @@ public struct SnapshotMetadata: Codable, Sendable, Equatable {
     public var systemIdentifier: String
     public var walSegmentSize: UInt64
     public var pgarchiveVersion: String
+    /// `pg_current_snapshot()` on the standby right after the snapshot (`xmin:xmax:xip,…`):
+    /// which transactions were complete at `replayedLSN`, for `--xid` targets (nil when the
+    /// standby was not running, or from an older pgarchive).
+    public var xidSnapshot: String? = nil
+    /// `pg_last_xact_replay_timestamp()` on the standby right after the snapshot, as read
+    /// (nil when unknown): a clone that replays no commit after the snapshot shows the data
+    /// as of then.
+    public var lastReplayedCommit: Date? = nil
 
     /// The LSN from which on any target is reachable from this snapshot.
     public var consistentLSN: LSN { replayedLSN ?? minimumRecoveryPoint ?? redoLSN }
@@ -218,13 +229,7 @@ extension Container {
         FaultInjection.point("snapshot-create-copied")
         do {
             // Read after the snapshot: upper bounds of what the snapshot contains.
-            var replayed: LSN?
-            var lastCommit: Date?
-            if running, let connection = try? standbyConnection() {
-                defer { connection.close() }
-                replayed = try? connection.lastReplayLSN()
-                lastCommit = try? connection.lastTransactionReplayTimestamp()
-            }
+            let reading = running ? StandbyReading.read(try? standbyConnection()) : nil
             let takenAt = Date()
             let control = try await ControlData.read(dataDirectory: temporary, binaries: binaries)
             let name = ISO8601.utc(control.checkpointTime)
@@ -233,17 +238,8 @@ extension Container {
                 logger.notice("snapshot \(name) already exists: no new restartpoint since it was taken")
                 return existing
             }
-            let metadata = SnapshotMetadata(
-                name: name, takenAt: takenAt, redoLSN: control.redoLocation, redoWALFile: control.redoWALFile,
-                timeline: control.timeline, checkpointTime: control.checkpointTime,
-                minimumRecoveryPoint: control.minimumRecoveryEndingLocation, replayedLSN: replayed,
-                // pg_control keeps the checkpoint time in whole seconds, and commits earlier in
-                // that second are already in the snapshot: only from the next whole second on
-                // is a time target surely after everything the snapshot contains.
-                consistentFrom: max(lastCommit ?? .distantPast, control.checkpointTime.addingTimeInterval(1)),
-                nextXID: control.fields["Latest checkpoint's NextXID"],
-                systemIdentifier: String(control.systemIdentifier), walSegmentSize: control.walSegmentSize,
-                pgarchiveVersion: PGArchiveVersion.string)
+            let metadata = SnapshotMetadata(control: control, takenAt: takenAt, standby: reading,
+                                            pgarchiveVersion: PGArchiveVersion.string)
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: store.metadataPath(name))
             FaultInjection.point("snapshot-create-described")
             guard rename(temporary, layout.snapshot(name)) == 0 else {

@@ -497,7 +497,11 @@ extension Container {
             _ = try await startClone(name)
             try await checkClone(clone, binaries: binaries, into: &result)
         } catch {
-            result.problems.append("snapshot \(snapshot.name) did not restore: \(error)")
+            // Said after the clone is deleted, so the message tells what is left of it.
+            let failure = await deleteTemporaryClone(name, after: error, what: "verify --restore")
+            result.problems.append("snapshot \(snapshot.name) did not restore: \(failure)")
+            result.durationSeconds = Date().timeIntervalSince(started)
+            return result
         }
         do { try await deleteClone(name, force: true) } catch {
             result.problems.append("cannot remove temporary clone \(name): \(error); remove it with `pgarchive clone delete --force \(name)`")

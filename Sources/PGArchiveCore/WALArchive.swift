@@ -137,7 +137,13 @@ public struct WALArchive: Sendable {
                     return source
                 }
             }
-            if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) { return source }
+            if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) {
+                // pg_receivewal zero-fills a new segment before it writes WAL into it: all zeros
+                // (maybe still short, mid-fill) is no WAL yet, and PostgreSQL would stop on the
+                // short file ("has wrong size") instead of ending recovery where the WAL ends.
+                if !WALReceiver.isAllZeros(destination) { return source }
+                unlink(destination)
+            }
         }
         return nil
     }

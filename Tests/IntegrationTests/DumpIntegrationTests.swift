@@ -181,14 +181,21 @@ final class DumpIntegrationTests: XCTestCase {
         XCTAssertNotEqual(password.exitCode, 0)
         XCTAssertTrue(password.stderr.contains("contains a password"), password.stderr)
 
-        // A failure after the clone started still removes the clone: a database the standby
-        // has but the snapshot does not.
+        // A failure after the clone started still removes the clone, and says so: a database
+        // the standby has, dropped in WAL only the clone replays (the .partial segment).
         try upstream.sql("CREATE DATABASE late")
         let lsn = try XCTUnwrap(upstream.scalar("SELECT pg_switch_wal()"))
         _ = await eventually(timeout: 60, interval: 0.2) { container.standbyScalar("SELECT pg_last_wal_replay_lsn() >= '\(lsn)'::pg_lsn") == "t" }
+        try upstream.sql("DROP DATABASE late")
+        let dropReceived = await eventually(timeout: 60, interval: 0.1) {
+            (try? upstream.scalar("SELECT bool_and(write_lsn >= pg_current_wal_lsn()) FROM pg_stat_replication")) == "t"
+        }
+        XCTAssertTrue(dropReceived, "pg_receivewal did not receive the DROP DATABASE")
         let late = try await container.run(["dump", "create", "late"])
         XCTAssertNotEqual(late.exitCode, 0)
         XCTAssertTrue(late.stderr.contains("no database 'late' on snapshot"), late.stderr)
+        XCTAssertTrue(late.stderr.contains("was stopped and deleted"), late.stderr)
+        XCTAssertFalse(late.stderr.contains("delete it with"), late.stderr)
         XCTAssertEqual(clonesLeft(container), [])
 
         // --from-upstream does connect to the upstream (so the check above can fail).

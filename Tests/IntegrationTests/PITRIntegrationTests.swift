@@ -446,7 +446,7 @@ final class PITRIntegrationTests: XCTestCase {
             ("old-time", ["--time", earlyTime], "is before the oldest snapshot's consistent point"),
             ("old-lsn", ["--lsn", earlyLSN], "is before the oldest snapshot's consistent point"),
             ("old-rp", ["--restore-point", "rp-early"], "is before the oldest snapshot's consistent point"),
-            ("old-xid", ["--xid", earlyXID], "was assigned before the oldest snapshot"),
+            ("old-xid", ["--xid", earlyXID], "had already committed (or aborted) when the oldest snapshot"),
         ]
         for (name, target, text) in before {
             let result = try await container.run(["clone", "create", name] + target + ["--start"])

@@ -6,7 +6,7 @@ struct DumpCreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Dump every non-template database (or the named ones) and the globals.",
-        discussion: "The source is a temporary clone (dump-<pid>) of the newest snapshot, recovered to consistency and removed afterwards, so the upstream sees no load and all databases show the same moment. --from-upstream dumps the upstream directly instead.\n\nExamples:\n  pgarchive dump create\n  pgarchive dump create shop billing --jobs 4\n  pgarchive dump create --from-upstream shop")
+        discussion: "The source is a temporary clone (dump-<pid>) of the newest snapshot, recovered to the newest WAL in the archive (the partial segment included) and removed afterwards, so the upstream sees no load, all databases show the same moment, and that moment is the newest the archive holds (`dump list` shows it as DATA AS OF). --from-upstream dumps the upstream directly instead.\n\nExamples:\n  pgarchive dump create\n  pgarchive dump create shop billing --jobs 4\n  pgarchive dump create --from-upstream shop")
     @OptionGroup var options: ContainerOptions
     @Flag(name: .customLong("from-upstream"), help: "Dump the upstream directly instead of a clone of the newest snapshot.")
     var fromUpstream = false
