@@ -224,7 +224,8 @@ extension Container {
                 expectation = RecoveryExpectation(target: clone.target)
                 return try await startCloneServer(clone, expectation: expectation, timeout: timeout)
             }
-            do { expectation = try await recoveryPreflight(from: base, target: clone.target) } catch {
+            let target = Self.effectiveTarget(recorded: clone.target, postgresqlConf: try? String(contentsOfFile: layout.clone(name) + "/postgresql.conf", encoding: .utf8))
+            do { expectation = try await recoveryPreflight(from: base, target: target) } catch {
                 throw PGArchiveError("clone \(name) was not started: \(error)\nNo server was started; the clone is left as created (stopped). Delete it with `pgarchive clone delete \(name)`.")
             }
         }

@@ -98,4 +98,14 @@ extension Container {
         logger.notice("clone \(clone.name): the archive's WAL ends at snapshot \(clone.snapshot)'s consistent point, where PostgreSQL cannot stop an immediate recovery; recovering to the end of the WAL instead (the same point, unless WAL arrived meanwhile)")
         return true
     }
+
+    /// What a clone's recovery really aims at: its recorded target, except for an immediate
+    /// clone whose target `immediateRecoveryEndedAtEndOfWAL` removed, which now recovers to
+    /// the end of the WAL and must be checked as `latest` (its history file then records
+    /// "no recovery target specified", not "reached consistency").
+    public static func effectiveTarget(recorded: RecoveryTarget, postgresqlConf text: String?) -> RecoveryTarget {
+        guard recorded == .immediate, let text else { return recorded }
+        let hasTarget = text.split(separator: "\n").contains { $0.hasPrefix("recovery_target = ") }
+        return hasTarget ? recorded : .latest
+    }
 }

@@ -53,6 +53,21 @@ final class RecoveryCheckTests: XCTestCase {
         XCTAssertTrue(pg12.contains("before the target"), pg12)
     }
 
+    /// An immediate clone that was restarted without its target (the archive's WAL ended at
+    /// the consistent point) recovers to the end of the WAL, so its stop ("no recovery target
+    /// specified") is checked as latest; with its target still set it stays immediate.
+    func testImmediateCloneRestartedWithoutItsTargetIsCheckedAsLatest() throws {
+        let withTarget = "port = 5434\nrecovery_target = 'immediate'\nrecovery_target_action = 'promote'\n"
+        let withoutTarget = "port = 5434\nrecovery_target_action = 'promote'\n"
+        XCTAssertEqual(Container.effectiveTarget(recorded: .immediate, postgresqlConf: withTarget), .immediate)
+        XCTAssertEqual(Container.effectiveTarget(recorded: .immediate, postgresqlConf: withoutTarget), .latest)
+        XCTAssertEqual(Container.effectiveTarget(recorded: .immediate, postgresqlConf: nil), .immediate)
+        XCTAssertEqual(Container.effectiveTarget(recorded: .lsn(LSN("0/3000000")!), postgresqlConf: withoutTarget), .lsn(LSN("0/3000000")!))
+        let stop = try XCTUnwrap(RecoveryCheck.lastStop(history: "1\t0/3000148\tno recovery target specified\n"))
+        XCTAssertNotNil(RecoveryCheck.problem(stop, expected: RecoveryExpectation(target: .immediate)))
+        XCTAssertNil(RecoveryCheck.problem(stop, expected: RecoveryExpectation(target: .latest, lastRecord: LSN("0/3000110"))))
+    }
+
     func testPostgresTimestampParsing() throws {
         let utc = try XCTUnwrap(RecoveryCheck.parseTimestamp("2026-12-01 22:28:54.014735+00"))
         XCTAssertEqual(utc.timeIntervalSince1970, 1_796_164_134.014735, accuracy: 0.000_001)
