@@ -457,6 +457,7 @@ extension Container {
             report.problems.append("\(relative) is left by an interrupted dump: the next `pgarchive dump create` removes it")
         }
         report.checks.append("leftovers: \(leftovers == 0 ? "none" : "\(leftovers) half-made snapshot(s), clone(s) or dump run(s)")")
+        verifyTablespaces(&report)
     }
 
     // MARK: restore
@@ -508,6 +509,7 @@ extension Container {
     }
 
     private func checkClone(_ clone: CloneMetadata, binaries: PostgresBinaries, into result: inout VerifyReport.RestoreResult) async throws {
+        result.problems += Tablespaces.problems(dataDirectory: layout.clone(clone.name), what: "temporary clone \(clone.name)")
         let amcheck = PgAmcheck(binaries: binaries, host: layout.run, port: clone.port, user: config.standbyUser)
         let output = try await amcheck.command.run()
         result.amcheckRan = true

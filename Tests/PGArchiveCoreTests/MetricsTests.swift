@@ -86,7 +86,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["pgarchive_cron_last_result" + job("watchdog")], "2")
         XCTAssertEqual(s["pgarchive_cron_last_success_timestamp_seconds" + job("compress-wal")], "1800000160")
         XCTAssertNil(s["pgarchive_cron_last_success_timestamp_seconds" + job("expire-and-create-snapshot")], "a failed last run tells no success time")
-        XCTAssertEqual(s.count, 21 + 3 + 3 + 1)
+        XCTAssertEqual(s["pgarchive_tablespace_refused" + c], "0")
+        XCTAssertEqual(s.count, 21 + 3 + 3 + 1 + 1)
     }
 
     func testEachFamilyHasOneHelpAndTypeLineBeforeAllItsSamples() {
@@ -113,7 +114,7 @@ final class MetricsTests: XCTestCase {
             }
         }
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(seen.count, 28)
+        XCTAssertEqual(seen.count, 31)
         let s = samples(text)
         XCTAssertEqual(s[#"pgarchive_up{container="/srv/broken"}"#], "0")
         XCTAssertNil(s[#"pgarchive_health{container="/srv/broken"}"#], "nothing else is claimed about an unreadable container")
@@ -174,7 +175,7 @@ final class MetricsTests: XCTestCase {
 
     func testEmptyInputStillDescribesEveryFamily() {
         let text = ContainerMetrics.render([])
-        XCTAssertEqual(text.split(separator: "\n").count, 56)
+        XCTAssertEqual(text.split(separator: "\n").count, 62)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.hasPrefix("# ") })
     }
 

@@ -22,14 +22,28 @@ struct WALFetchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let container = try options.open()
+        let source: String
         do {
-            let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
+            source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
             if options.verbose { container.logger.debug("served \(source)") }
         } catch .notFound {
             throw ExitCode(1)
         } catch .failed(let message) {
             FileHandle.standardError.write(Data("pgarchive wal fetch: \(message)\n".utf8))
             throw ExitCode(126)
+        }
+        try await gateTablespaces(container, source: source)
+    }
+
+    /// Withdraws a segment whose CREATE TABLESPACE the requester would replay outside its
+    /// data directory (TablespaceGate).
+    private func gateTablespaces(_ container: Container, source: String) async throws {
+        do {
+            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(), segment: segment,
+                                             destination: destination, source: source, isClone: partialOK)
+        } catch let error as PGArchiveError {
+            if !error.message.isEmpty { FileHandle.standardError.write(Data("pgarchive wal fetch: \(error.message)\n".utf8)) }
+            throw ExitCode(error.exitCode)
         }
     }
 }
