@@ -45,6 +45,15 @@ public struct TablespaceGate {
     var cacheDirectory: String { layout.run + "/tablespace-scan" }
     public static func refusalFile(_ layout: ContainerLayout) -> String { layout.run + "/tablespace-refused.json" }
 
+    /// False when `segment` needs no look (a history file, or a segment already scanned and
+    /// found free of CREATE TABLESPACE): `wal fetch` then skips locating the binaries.
+    public static func needsScan(layout: ContainerLayout, segment: String) -> Bool {
+        guard let name = WALFileName.parse(segment), !name.isHistory else { return false }
+        guard let data = FileManager.default.contents(atPath: layout.run + "/tablespace-scan/" + name.baseName),
+              let cached = try? JSONDecoder().decode([TablespaceCreation].self, from: data) else { return true }
+        return !cached.isEmpty
+    }
+
     /// The recorded refusal of the standby, if any (cleared by `container resync`).
     public static func refusal(layout: ContainerLayout) -> TablespaceRefusal? {
         guard let data = FileManager.default.contents(atPath: refusalFile(layout)) else { return nil }

@@ -199,6 +199,11 @@ final class TablespaceIntegrationTests: XCTestCase {
         let postgresDump = try await container.ok(["dump", "extract", "postgres"]).stdout
         XCTAssertTrue(postgresDump.contains("SET default_tablespace = ts_one;") && postgresDump.contains("COPY public.tsm"), "postgres dump")
 
+        // verify --restore: its temporary clone recovers with its own tablespace copy.
+        let restoreVerified = try await container.run(["verify", "--restore"])
+        XCTAssertEqual(restoreVerified.exitCode, 0, "\(restoreVerified)")
+        XCTAssertTrue(restoreVerified.stdout.contains("tablespaces: 1 in the standby") && restoreVerified.stdout.contains("pg_amcheck found no corruption"), restoreVerified.stdout)
+
         // restore --to: bad maps change nothing; a good one puts the tablespace where asked.
         let restoreRoot = try TemporaryDirectory.make(prefix: "ts-restore")
         restoredDirectories.append(restoreRoot + "/data")

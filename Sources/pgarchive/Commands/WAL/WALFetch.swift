@@ -38,6 +38,7 @@ struct WALFetchCommand: AsyncParsableCommand {
     /// Withdraws a segment whose CREATE TABLESPACE the requester would replay outside its
     /// data directory (TablespaceGate).
     private func gateTablespaces(_ container: Container, source: String) async throws {
+        guard TablespaceGate.needsScan(layout: container.layout, segment: segment) else { return }
         do {
             try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(), segment: segment,
                                              destination: destination, source: source, isClone: partialOK)
