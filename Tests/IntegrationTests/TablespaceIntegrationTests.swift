@@ -116,6 +116,18 @@ final class TablespaceIntegrationTests: XCTestCase {
         XCTAssertTrue(files(standby + "/pgarchive_tablespaces/\(oid)").contains { $0.hasPrefix("PG_15_") }, "no tablespace copy in the standby")
         XCTAssertEqual(Tablespaces.readMap(dataDirectory: standby), [TablespaceRecord(oid: UInt32(oid)!, name: "ts_one", upstreamLocation: location)])
         XCTAssertEqual(container.standbyScalar("SELECT note FROM tsm WHERE id = 1"), "before init")
+        // status (text and JSON), check and metrics show it, with its size, inside the container.
+        let status = try await container.ok(["container", "status"]).stdout
+        XCTAssertTrue(status.contains("tablespace:       ts_one (oid \(oid)), ") && status.contains(", inside standby/"), status)
+        let json = try await container.ok(["container", "status", "--json"]).stdout
+        let decoded = try SnapshotStore.decoder.decode(ContainerStatus.self, from: Data(json.utf8))
+        XCTAssertEqual(decoded.tablespaces?.map(\.name), ["ts_one"], json)
+        XCTAssertEqual(decoded.tablespaces?.first?.insideContainer, true, json)
+        XCTAssertGreaterThan(decoded.tablespaces?.first?.sizeBytes ?? 0, 0, json)
+        let check = try await container.run(["check"])
+        XCTAssertTrue(check.stdout.contains("1 inside standby/: ts_one"), check.stdout)
+        let metrics = try await container.ok(["metrics"]).stdout
+        XCTAssertTrue(metrics.contains(#"tablespace="ts_one",oid="\#(oid)"} 1"#) && metrics.contains("pgarchive_tablespace_bytes{"), metrics)
         let snapshot = try XCTUnwrap(try SnapshotStore(layout: container.layout).list().last)
         assertTablespacesInside(container.layout.snapshot(snapshot.name), count: 1, "snapshot \(snapshot.name)")
 
