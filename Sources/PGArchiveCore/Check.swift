@@ -102,6 +102,7 @@ public struct HealthCheck: Sendable {
         } else {
             add("free space", .unknown, "cannot read the file system's size")
         }
+        results.append(tablespaceResult(s))
         let failed = s.cronRuns.filter { $0.result == .failed }
         add("cron jobs", failed.isEmpty ? .ok : .warning,
             failed.isEmpty ? "\(s.cronRuns.count) job(s) ran fine last time" : failed.map { "\($0.job) failed: \($0.message)" }.joined(separator: "; "))

@@ -155,6 +155,10 @@ extension Container {
         try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
         FaultInjection.point("clone-create-copied")
         do {
+            let outside = Tablespaces.problems(dataDirectory: directory, what: "snapshot \(base.name)")
+            guard outside.isEmpty else {
+                throw PGArchiveError("clone \(name) not created: " + outside.joined(separator: "; ") + ". This snapshot predates pgarchive's tablespace mapping; a clone of it would read and write another copy's tablespace. Use a snapshot taken after `pgarchive container resync`")
+            }
             try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: config.cloneListenAddresses, allow: allow)
             var metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
             if !allow.isEmpty { metadata.allow = allow }

@@ -139,10 +139,16 @@ public struct ContainerInit {
             // standby here could not start before the primary switched segments; the slot
             // created above already keeps that WAL on the upstream until it is fetched.
             logger.info("taking a base backup of the upstream into \(layout.standby) (\(facts.databaseSizeDescription)); this is the only full copy pgarchive ever takes")
-            try await PgBaseBackup(binaries: binaries, pgdata: layout.standby,
-                                   conninfo: config.effectiveUpstreamReplication, walMethod: .fetch,
-                                   checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
-            logger.info("base backup complete")
+            // Every tablespace goes inside standby/ (Tablespaces.swift says why).
+            let tablespaces = try Tablespaces.list(connection: connection)
+            var backup = PgBaseBackup(binaries: binaries, pgdata: layout.standby,
+                                      conninfo: config.effectiveUpstreamReplication, walMethod: .fetch,
+                                      checkpoint: fastCheckpoint ? .fast : .spread)
+            backup.tablespaceMappings = Tablespaces.mappings(tablespaces, dataDirectory: layout.standby)
+            try await backup.command.runChecked()
+            try Tablespaces.adopt(dataDirectory: layout.standby, tablespaces: tablespaces)
+            let where_ = tablespaces.isEmpty ? "" : "; tablespaces \(tablespaces.map(\.name).joined(separator: ", ")) are in \(layout.standby)/\(Tablespaces.directoryName)"
+            logger.info("base backup complete\(where_)")
 
             try Interruption.check()
             let standby = Standby(container: container)

@@ -136,8 +136,13 @@ extension Container {
         try? FileManager.default.removeItem(atPath: layout.retiredMarker)
         try await receiver.start(binaries: binaries, logger: logger)
         logger.info("taking a new base backup into \(layout.standby) (\(facts.databaseSizeDescription))")
-        try await PgBaseBackup(binaries: binaries, pgdata: layout.standby, conninfo: config.effectiveUpstreamReplication,
-                               walMethod: .fetch, checkpoint: fastCheckpoint ? .fast : .spread).command.runChecked()
+        let tablespaces = try Tablespaces.list(connection: connection)
+        var backup = PgBaseBackup(binaries: binaries, pgdata: layout.standby, conninfo: config.effectiveUpstreamReplication,
+                                  walMethod: .fetch, checkpoint: fastCheckpoint ? .fast : .spread)
+        backup.tablespaceMappings = Tablespaces.mappings(tablespaces, dataDirectory: layout.standby)
+        try await backup.command.runChecked()
+        try Tablespaces.adopt(dataDirectory: layout.standby, tablespaces: tablespaces)
+        TablespaceGate.clearRefusal(layout: layout)
         try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
         try await standby.start(binaries: binaries, logger: logger)
         // Every snapshot from before lies before the resync's gap in the WAL: a --latest or

@@ -82,6 +82,10 @@ public struct ContainerStatus: Sendable, Codable {
     /// Current "No space left on device" errors in the logs of pg_receivewal and the
     /// standby, one line each naming the log (absent when there are none).
     public var noSpaceErrors: [String]?
+    /// The standby's tablespaces (absent when it has none).
+    public var tablespaces: [TablespaceStatus]?
+    /// Set when the standby stopped before a CREATE TABLESPACE (TablespaceGate), with the remedy.
+    public var tablespaceRefusal: String?
     public var health: Health = .ok
     /// One line per thing that is not as it should be.
     public var problems: [String] = []
@@ -110,6 +114,7 @@ public struct ContainerStatus: Sendable, Codable {
         for error in noSpaceErrors ?? [] {
             problems.append("no space left on the container's file system: \(error); free space, then `pgarchive cron watchdog` restarts what stopped and the archive catches up from the slot")
         }
+        problems += tablespaceProblems
         for run in cronRuns where run.result == .failed { problems.append("cron \(run.job) failed: \(run.message)") }
         if let lastVerify, lastVerify.result != .passed,
            !cronRuns.contains(where: { $0.job == "verify" && $0.result == .failed && $0.finishedAt >= lastVerify.finishedAt }) {
@@ -219,6 +224,9 @@ public struct ContainerStatus: Sendable, Codable {
                 status.replayLagSeconds = lag == 0 ? 0 : status.lastReplayedTransaction.map { max(0, Date().timeIntervalSince($0)) }
             }
         }
+        let tablespaces = TablespaceStatus.gather(container)
+        status.tablespaces = tablespaces.isEmpty ? nil : tablespaces
+        status.tablespaceRefusal = status.retired ? nil : TablespaceGate.refusal(layout: layout)?.message
         status.evaluate()
         return status
     }
@@ -285,6 +293,7 @@ public struct ContainerStatus: Sendable, Codable {
         if let oldestRestorableTime {
             lines.append("restorable:       from \(ISO8601.utc(oldestRestorableTime)) to about \(newestRestorableTime.map(ISO8601.utc) ?? "now")")
         }
+        lines += renderedTablespaces
         lines.append("clones:           \(cloneCount)\(cloneCount > 0 ? " (\(clonesRunning) running)" : "")")
         if let newestDumpRun {
             lines.append("dumps:            newest run \(newestDumpRun)\(newestDumpDataAsOf.map { ", data as of \(ISO8601.utc($0))\(ago($0))" } ?? "")")

@@ -400,6 +400,7 @@ extension Container {
         logger.info("dumping globals (roles, tablespaces) from \(sourceName)")
         try await PgDumpAll(binaries: binaries, conninfo: source.setting("dbname", "postgres").rendered,
                             outputFile: globals, globalsOnly: true).command.runChecked()
+        try Tablespaces.restoreUpstreamLocations(globals: globals, Tablespaces.readMap(dataDirectory: layout.standby))
 
         var done: [DumpRun] = []
         var failures: [String] = []

@@ -10,7 +10,8 @@ extension Container {
     /// postgresql.auto.conf that read WAL only from `pgarchive_wal/`: no pgarchive is needed
     /// where it is started. Returns the command that starts it.
     public func restore(to directory: String, target: RecoveryTarget, snapshot explicit: String?,
-                        port: Int?, socketDirectory: String?) async throws -> String {
+                        port: Int?, socketDirectory: String?,
+                        tablespaceMap: TablespaceRestoreMap = .none) async throws -> String {
         let fm = FileManager.default
         let dir = ContainerLayout(root: directory).root
         if fm.fileExists(atPath: dir) {
@@ -29,12 +30,14 @@ extension Container {
             ?? SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
         // Refuse to write a restore whose WAL has a gap (RecoveryPreflight.swift); nothing is written yet.
         _ = try await recoveryPreflight(from: base, target: target)
+        let mappedTablespaces = try tablespaceMap.validate(snapshotDirectory: layout.snapshot(base.name), snapshotName: base.name)
         let created = !fm.fileExists(atPath: dir)
         if created { guard mkdir(dir, 0o700) == 0 else { throw PGArchiveError("cannot create \(dir): \(String(cString: strerror(errno)))") } }
         chmod(dir, 0o700)
         do {
             logger.info("copying snapshot \(base.name) to \(dir)")
             try await ToolCommand(executable: "cp", arguments: ["-a", "--reflink=auto", "--", layout.snapshot(base.name) + "/.", dir]).runChecked()
+            try await TablespaceRestoreMap.apply(mappedTablespaces, snapshotDirectory: layout.snapshot(base.name), dataDirectory: dir)
             let walCount = try copyWAL(from: base, to: dir + "/pgarchive_wal")
             try writeRestoredConfiguration(dir, target: target, port: port, socketDirectory: socketDirectory)
             logger.info("restored snapshot \(base.name) and \(walCount) WAL files to \(dir); recovery goes to \(target)")

@@ -240,6 +240,8 @@ public enum ContainerMetrics {
         }
         gauge("verify_last_duration_seconds", "How long the last `pgarchive verify` took.") { $0.lastVerify?.durationSeconds }
 
+        families += tablespaceFamilies(sources)
+
         func cron(_ name: String, _ help: String, _ value: (Source, CronRun) -> Double?) {
             var samples: [Sample] = []
             for source in sources {

@@ -204,10 +204,15 @@ extension Container {
         guard standby.exists else {
             throw PGArchiveError("there is no standby in \(layout.standby) to snapshot (retired container?)")
         }
+        let outside = Tablespaces.problems(dataDirectory: layout.standby, what: "the standby")
+        guard outside.isEmpty else {
+            throw PGArchiveError("no snapshot taken: " + outside.joined(separator: "; ") + ". A snapshot would not contain that tablespace; `pgarchive container resync` takes a new base backup with every tablespace inside standby/")
+        }
         let running = standby.state().isRunning
         if running {
             let connection = try standbyConnection()
             defer { connection.close() }
+            refreshTablespaceMap(connection: connection)
             try connection.checkpoint()
         } else if !force {
             throw PGArchiveError("the standby is not running, so its data may be far behind; start it with `pgarchive container start`, or snapshot it as it is with --force")

@@ -457,6 +457,7 @@ extension Container {
             report.problems.append("\(relative) is left by an interrupted dump: the next `pgarchive dump create` removes it")
         }
         report.checks.append("leftovers: \(leftovers == 0 ? "none" : "\(leftovers) half-made snapshot(s), clone(s) or dump run(s)")")
+        verifyTablespaces(&report)
     }
 
     // MARK: restore
@@ -512,6 +513,7 @@ extension Container {
     }
 
     private func checkClone(_ clone: CloneMetadata, binaries: PostgresBinaries, into result: inout VerifyReport.RestoreResult) async throws {
+        result.problems += Tablespaces.problems(dataDirectory: layout.clone(clone.name), what: "temporary clone \(clone.name)")
         let base = Conninfo([("host", layout.run), ("port", String(clone.port)), ("dbname", "postgres"), ("user", config.standbyUser)])
         let connection = try Connection(conninfo: base.rendered, connectTimeout: 10)
         let databases: [String]

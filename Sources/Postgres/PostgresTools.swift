@@ -49,6 +49,25 @@ public struct PgBaseBackup: Sendable, Equatable {
     public var verbose = false
     /// `--no-password`: never prompt; fail when a password is needed and not in ~/.pgpass.
     public var noPassword = true
+    /// `--tablespace-mapping=OLD=NEW` for each entry (absolute paths): where each tablespace
+    /// of the source goes instead of its own absolute path.
+    public var tablespaceMappings: [TablespaceMapping] = []
+
+    /// One `--tablespace-mapping`: the source's tablespace directory and where to put it.
+    public struct TablespaceMapping: Sendable, Equatable {
+        public var old: String
+        public var new: String
+        public init(old: String, new: String) {
+            self.old = old
+            self.new = new
+        }
+
+        /// `OLD=NEW` with each `=` in either path escaped as `\=`, as pg_basebackup parses it.
+        public var argument: String {
+            func escaped(_ path: String) -> String { path.replacingOccurrences(of: "=", with: "\\=") }
+            return "--tablespace-mapping=\(escaped(old))=\(escaped(new))"
+        }
+    }
 
     public init(binaries: PostgresBinaries, pgdata: String, conninfo: String,
                 walMethod: WALMethod = .stream, slot: String? = nil, checkpoint: CheckpointMode = .fast,
@@ -86,6 +105,12 @@ public struct PgBaseBackup: Sendable, Equatable {
             if progress { arguments.append("--progress") }
             if verbose { arguments.append("--verbose") }
             if noPassword { arguments.append("--no-password") }
+            for mapping in tablespaceMappings {
+                guard mapping.old.hasPrefix("/") && mapping.new.hasPrefix("/") else {
+                    throw .invalidInput("--tablespace-mapping needs absolute paths, not '\(mapping.old)' = '\(mapping.new)'")
+                }
+                arguments.append(mapping.argument)
+            }
             return ToolCommand(executable: binaries.path("pg_basebackup"), arguments: arguments)
         }
     }

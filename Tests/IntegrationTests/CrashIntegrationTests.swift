@@ -120,6 +120,7 @@ final class CrashIntegrationTests: XCTestCase {
         } else {
             XCTAssertEqual(result.exitCode, 0, "verify found problems: \(result)", file: file, line: line)
             XCTAssertTrue(result.stdout.contains("leftovers: none"), "\(result)", file: file, line: line)
+            XCTAssertTrue(result.stdout.contains("tablespaces: 1 in the standby; every pg_tblspc entry"), "\(result)", file: file, line: line)
         }
     }
 
@@ -128,7 +129,12 @@ final class CrashIntegrationTests: XCTestCase {
     func testKillNineInTheMiddleOfEveryOperationLosesNothing() async throws {
         let upstream = try await UpstreamCluster(name: "upstream")
         upstreams.append(upstream)
-        try upstream.sql("CREATE TABLE markers (id serial PRIMARY KEY, note text NOT NULL)")
+        // The markers live in a tablespace (issue 13): every kill below must leave each
+        // copy's tablespace inside its own subvolume (verify checks it each time).
+        let tablespace = upstream.directory + "/crash_ts"
+        try FileManager.default.createDirectory(atPath: tablespace, withIntermediateDirectories: false)
+        try upstream.sql("CREATE TABLESPACE crash_ts LOCATION '\(tablespace)'")
+        try upstream.sql("CREATE TABLE markers (id serial PRIMARY KEY, note text NOT NULL) TABLESPACE crash_ts")
         try await upstream.pgbenchInit(scale: 2)
         let container = try ContainerFixture(name: "c")
         containers.append(container)
@@ -259,6 +265,7 @@ final class CrashIntegrationTests: XCTestCase {
         try await container.ok(["clone", "create", "restored", "--latest"])
         XCTAssertEqual(entries(layout.clones), ["restored"], "the rerun must remove the leftovers")
         try await container.ok(["clone", "start", "restored"])
+        XCTAssertEqual(Tablespaces.entries(dataDirectory: layout.clone("restored")).map(\.inside), [true], "the clone's tablespace")
         let clone = try await container.ok(["clone", "list", "--json"])
         XCTAssertTrue(clone.stdout.contains("\"restored\""), clone.stdout)
         try await container.ok(["clone", "delete", "--force", "restored"])

@@ -36,7 +36,7 @@ final class HealthCheckTests: XCTestCase {
     func testHealthyContainerPassesEveryCheck() {
         let results = HealthCheck.evaluate(healthy(), oldestSnapshotRedoPresent: true, limits: .init(), now: now)
         XCTAssertEqual(results.map(\.name), ["upstream reachable", "replication slot active", "upstream WAL kept by slot", "WAL arriving", "standby replaying",
-                                             "newest snapshot", "no WAL gap", "free space", "cron jobs", "last verification"])
+                                             "newest snapshot", "no WAL gap", "free space", "tablespaces", "cron jobs", "last verification"])
         XCTAssertEqual(Set(results.map(\.level)), [.ok], "\(results)")
     }
 

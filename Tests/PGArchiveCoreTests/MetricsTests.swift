@@ -86,7 +86,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["pgarchive_cron_last_result" + job("watchdog")], "2")
         XCTAssertEqual(s["pgarchive_cron_last_success_timestamp_seconds" + job("compress-wal")], "1800000160")
         XCTAssertNil(s["pgarchive_cron_last_success_timestamp_seconds" + job("expire-and-create-snapshot")], "a failed last run tells no success time")
-        XCTAssertEqual(s.count, 21 + 3 + 3 + 1 + 1) // + slot_lost (retained and safe size unknown here)
+        XCTAssertEqual(s["pgarchive_tablespace_refused" + c], "0")
+        XCTAssertEqual(s.count, 21 + 3 + 3 + 1 + 1 + 1) // + slot_lost (retained and safe size unknown here) + tablespace_refused
     }
 
     func testEachFamilyHasOneHelpAndTypeLineBeforeAllItsSamples() {

@@ -21,21 +21,43 @@ struct WALFetchCommand: AsyncParsableCommand {
     @Argument(help: "Where to write it (%p).") var destination: String
 
     func run() async throws {
+        let container: Container
+        let source: String
         do {
-            try fetch()
+            (container, source) = try fetch()
         } catch {
             if let message = WALFetchExit.message(for: error, file: segment) {
                 FileHandle.standardError.write(Data((message + "\n").utf8))
             }
             throw ExitCode(WALFetchExit.code(for: error))
         }
+        try await gateTablespaces(container, source: source)
+    }
+
+    /// Withdraws a segment whose CREATE TABLESPACE the requester would replay outside its
+    /// data directory (TablespaceGate).
+    private func gateTablespaces(_ container: Container, source: String) async throws {
+        guard TablespaceGate.needsScan(layout: container.layout, segment: segment) else { return }
+        do {
+            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(), segment: segment,
+                                             destination: destination, source: source, isClone: partialOK)
+        } catch let error as PGArchiveError {
+            if !error.message.isEmpty { FileHandle.standardError.write(Data("pgarchive wal fetch: \(error.message)\n".utf8)) }
+            throw ExitCode(error.exitCode)
+        } catch {
+            // Whatever else fails here (the tools not found, pg_waldump) must stop recovery
+            // too: exit 1 would read as "not in the archive" (WALFetchExit).
+            FileHandle.standardError.write(Data("pgarchive wal fetch: cannot check \(segment) for CREATE TABLESPACE: \(error) (exit 126)\n".utf8))
+            throw ExitCode(126)
+        }
     }
 
     /// Opens the container and serves the file; every error, from opening on, is thrown to
     /// `run()` for the exit code.
-    func fetch() throws {
+    func fetch() throws -> (Container, String) {
         let container = try options.open()
         let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
         if options.verbose { container.logger.debug("served \(source)") }
+        return (container, source)
     }
 }
