@@ -40,6 +40,7 @@ public struct HealthCheck: Sendable {
             case .some(false): add("replication slot active", .warning, "the slot exists but nothing streams from it")
             case .none: add("replication slot active", s.upstreamReachable ? .critical : .unknown, s.upstreamReachable ? "the slot is missing on the upstream" : "upstream unreachable")
             }
+            if let lost = lostSlotResult(s) { results.append(lost) }
             if s.receiver.state != "running" {
                 add("WAL arriving", .critical, "pg_receivewal is \(s.receiver.state)")
             } else if let written = s.newestSegmentTime, now.timeIntervalSince(written) > Double(limits.walMaxSilence.seconds),

@@ -224,6 +224,7 @@ extension Container {
                 pgarchiveExecutable: SelfExecutable.path, container: layout.root, partialOK: true),
             upstreamSettings: upstream)
         conf.listenAddresses = listen
+        conf.walSegmentSize = ServerConfiguration.walSegmentSize(dataDirectory: dataDirectory)
         conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
         let remote = ListenAddresses.includesNonLoopback(listen) ? ServerConfiguration.remotePasswordRules : ""

@@ -55,6 +55,7 @@ public struct Standby: Sendable {
                                                                container: layout.root, partialOK: false),
             upstreamSettings: upstream)
         conf.logMinMessages = "warning"
+        conf.walSegmentSize = ServerConfiguration.walSegmentSize(dataDirectory: dataDirectory)
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
         try AtomicFile.write(ServerConfiguration.hbaFile, to: dataDirectory + "/pg_hba.conf")
         try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")
