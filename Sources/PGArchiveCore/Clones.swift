@@ -244,7 +244,7 @@ extension Container {
             logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
             return clone
         }
-        if case .stalePIDFile(let old) = clones.state(name) { Processes.waitUntilGone(old) }
+        if case .stalePIDFile = clones.state(name) { Processes.clearStalePostmasterPID(dataDirectory: layout.clone(name), logger: logger) }
         let binaries = try await binaries()
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)

@@ -197,12 +197,14 @@ extension Container {
         if running {
             let connection = try standbyConnection()
             defer { connection.close() }
+            try requireStandbyInRecovery(connection: connection, control: nil)
             try connection.checkpoint()
         } else if !force {
             throw PGArchiveError("the standby is not running, so its data may be far behind; start it with `pgarchive container start`, or snapshot it as it is with --force")
         }
         let binaries = try await binaries()
         let before = try await ControlData.read(dataDirectory: layout.standby, binaries: binaries)
+        try requireStandbyInRecovery(connection: nil, control: before)
         let age = now.timeIntervalSince(before.checkpointTime)
         if age > Double(config.snapshotMaxRestartpointAge.seconds) && !force {
             throw PGArchiveError("the standby's newest restartpoint is from \(ISO8601.utc(before.checkpointTime)) (\(TimeSpan(seconds: Int64(age))) ago, more than snapshot_max_restartpoint_age = \(config.snapshotMaxRestartpointAge)): the upstream has not checkpointed since, or the standby is behind (see `pgarchive container status`). Use --force to snapshot anyway")

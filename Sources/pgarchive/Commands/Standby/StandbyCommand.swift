@@ -18,7 +18,10 @@ struct StandbyPgCtl {
     static func run(_ action: PgCtl.Action, options: ContainerOptions, extra: [String]) async throws {
         let container = try options.open()
         let binaries = try await container.binaries()
-        if action == .start || action == .restart { try container.standby.writeConfiguration() }
+        if action == .start || action == .restart {
+            try container.standby.requireStandbySignal()
+            try container.standby.writeConfiguration()
+        }
         let code = try await container.standby.pgCtl(action, binaries: binaries, extra: extra).runInteractive()
         if code != 0 { throw ExitCode(code) }
     }
