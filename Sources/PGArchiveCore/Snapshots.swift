@@ -315,7 +315,8 @@ extension Container {
         var seen = Set<String>()
         let dependents = cloneDependents()
         for name in names {
-            _ = try snapshots.get(name)
+            // A snapshot without readable metadata is never offered, but may still be deleted.
+            if !snapshots.lacksReadableMetadata(name) { _ = try snapshots.get(name) }
             guard seen.insert(name).inserted else { throw PGArchiveError("snapshot '\(name)' is named twice") }
             if let users = dependents[name], !force {
                 throw PGArchiveError("snapshot '\(name)' is the base of clone(s) \(users.joined(separator: ", ")); delete them first or use --force (the clones keep working: btrfs shares the data)")

@@ -74,11 +74,22 @@ extension Container {
             do {
                 let control = try await ControlData.read(dataDirectory: layout.snapshot(name), binaries: binaries)
                 result.redoPoints.append(control.redoLocation)
-                result.warnings.append("snapshot \(name) has no readable metadata (\(why)); it holds back WAL expiry from the REDO point in its own pg_control, \(control.redoLocation) (\(control.redoWALFile)); restore its \(name).json, or delete the snapshot (make it writable, then `btrfs subvolume delete`)")
+                result.warnings.append("snapshot \(name) has no readable metadata (\(why)); it holds back WAL expiry from the REDO point in its own pg_control, \(control.redoLocation) (\(control.redoWALFile)); restore its \(name).json, or delete the snapshot (`pgarchive snapshot delete \(name)`)")
             } catch {
-                result.blockers.append("snapshot \(name) has neither readable metadata (\(why)) nor a readable pg_control (\(error)), so the WAL it needs is unknown; no WAL was deleted. repair its \(name).json or delete it (make it writable, then `btrfs subvolume delete \(layout.snapshot(name))`)")
+                result.blockers.append("snapshot \(name) has neither readable metadata (\(why)) nor a readable pg_control (\(error)), so the WAL it needs is unknown; no WAL was deleted. Repair it, or delete it (`pgarchive snapshot delete \(name)` for a subvolume, else remove the directory \(layout.snapshot(name)))")
             }
         }
         return result
+    }
+}
+
+extension SnapshotStore {
+    /// `snapshots/NAME` exists (a valid snapshot name) but its `NAME.json` is missing or
+    /// unreadable, and no delete of it is under way.
+    func lacksReadableMetadata(_ name: String) -> Bool {
+        guard (try? ObjectName.validate(name, kind: "snapshot")) != nil,
+              FileManager.default.fileExists(atPath: layout.snapshot(name)),
+              !FileManager.default.fileExists(atPath: deletingMarker(name)) else { return false }
+        return (try? read(name)) == nil
     }
 }

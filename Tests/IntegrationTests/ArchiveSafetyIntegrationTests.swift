@@ -201,7 +201,7 @@ final class ArchiveSafetyIntegrationTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: container.layout.snapshot(s4.name)))
         XCTAssertTrue(try segments(container).contains { $0.baseName == s3.redoSegment.baseName },
                       "\(s3.redoSegment.baseName), which snapshot \(s3.name) needs, was deleted\n\(corrupt)")
-        XCTAssertTrue(corrupt.stderr.contains("snapshot \(s3.name) has no readable metadata") && corrupt.stderr.contains("REDO point in its own pg_control, \(s3.redoLSN)"), "\(corrupt)")
+        XCTAssertTrue(corrupt.stderr.contains("snapshot \(s3.name) has no readable metadata") && corrupt.stderr.contains("REDO point in its own pg_control, \(s3.redoLSN)") && corrupt.stderr.contains("`pgarchive snapshot delete \(s3.name)`"), "\(corrupt)")
 
         // A snapshot directory with neither metadata nor pg_control: no WAL is deleted at all.
         try AtomicFile.write(good, to: metadata)
@@ -217,6 +217,13 @@ final class ArchiveSafetyIntegrationTests: XCTestCase {
         let after = try await container.run(["snapshot", "expire"], environment: now)
         XCTAssertEqual(after.exitCode, 0, "\(after)")
         XCTAssertFalse(try segments(container).contains { $0.baseName == s3.redoSegment.baseName }, "with S3 gone its WAL goes too\n\(after)")
+
+        // A snapshot without readable metadata can be deleted by name, as the warning says.
+        try FileManager.default.removeItem(atPath: container.layout.snapshots + "/" + s5.name + ".json")
+        try await container.ok(["snapshot", "delete", s5.name])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: container.layout.snapshot(s5.name)))
+        let unknown = try await container.run(["snapshot", "delete", "2026-01-01T00:00:00Z"])
+        XCTAssertTrue(unknown.exitCode != 0 && unknown.stderr.contains("snapshot '2026-01-01T00:00:00Z' not found"), "\(unknown)")
     }
 
     // MARK: - item 11: 64 MiB segments across a log id boundary; an invalidated slot
