@@ -198,6 +198,7 @@ extension Container {
                 pgarchiveExecutable: SelfExecutable.path, container: layout.root, partialOK: true),
             upstreamSettings: upstream)
         conf.listenAddresses = listen
+        conf.walSegmentSize = ServerConfiguration.walSegmentSize(dataDirectory: dataDirectory)
         conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
         conf.extra += CloneAccess.sslSettings(dataDirectory: dataDirectory, rules: allow, logger: logger)
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
@@ -217,7 +218,7 @@ extension Container {
             logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
             return clone
         }
-        if case .stalePIDFile(let old) = clones.state(name) { Processes.waitUntilGone(old) }
+        if case .stalePIDFile = clones.state(name) { Processes.clearStalePostmasterPID(dataDirectory: layout.clone(name), logger: logger) }
         // A clone still to recover must be able to reach its target (RecoveryPreflight.swift).
         var expectation: RecoveryExpectation?
         if stillToRecover(layout.clone(name)) {

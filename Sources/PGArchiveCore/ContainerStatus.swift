@@ -143,7 +143,7 @@ public struct ContainerStatus: Sendable, Codable {
             standby: daemon(Standby(container: container).state()),
             upstreamReachable: false, upstreamError: nil,
             newestSegment: newest?.name.fileName, newestSegmentTime: newest?.modified,
-            missingSegments: WALArchive.missingSegments(in: entries).map(\.fileName),
+            missingSegments: WALArchive.missingSegments(in: entries, segmentSize: container.walSegmentSize).map(\.fileName),
             cronRuns: Container.cronJobs.compactMap { container.lastCronRun($0) },
             lastVerify: container.lastVerify())
         status.synchronous = container.config.synchronous

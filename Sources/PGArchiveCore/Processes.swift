@@ -63,10 +63,14 @@ public enum Processes {
         return .stalePIDFile(pid: pid)
     }
 
-    /// State of the PostgreSQL server in `dataDirectory`, from its postmaster.pid.
+    /// State of the PostgreSQL server in `dataDirectory`, from its postmaster.pid: running
+    /// only if that pid is a live process whose working directory is `dataDirectory` (the
+    /// postmaster chdirs into it before it writes the pid file). A name match is not enough:
+    /// after a reboot or crash the pid may belong to any process, even one of the same user
+    /// whose argv mentions "postgres" (`runuser -u postgres -- …`).
     public static func postmasterState(dataDirectory: String) -> DaemonState {
-        state(pidFile: dataDirectory + "/postmaster.pid") { argv in
-            argv.contains { $0.hasSuffix("postgres") || $0.hasPrefix("postgres:") }
+        state(pidFile: dataDirectory + "/postmaster.pid") { _ in true }.checking { pid in
+            isPostmaster(pid, of: dataDirectory)
         }
     }
 

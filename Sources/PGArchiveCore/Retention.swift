@@ -55,6 +55,8 @@ extension Container {
         public var snapshots: [Retention.Decision]
         public var walCutoff: LSN?
         public var wal: [WALArchive.Entry]
+        /// Why no WAL may be deleted this time (a clone or snapshot whose needs are unknown).
+        public var walBlockedBy: [String] = []
     }
 
     /// `EXPIRE_DATE` / `THIN_DAILY_DATE` override the configured spans (as in the original tool).
@@ -78,15 +80,22 @@ extension Container {
         guard !thin, !kept.isEmpty else { return plan }
         var needed = kept.map(\.redoLSN)
         let binaries = try await binaries()
-        for clone in try clones.list() {
-            needed.append(try await ControlData.read(dataDirectory: layout.clone(clone.name), binaries: binaries).redoLocation)
+        // Clones still in recovery and snapshots without readable metadata (WALExpiryHolds).
+        let holds = await walExpiryHolds(listed: all, binaries: binaries)
+        for note in holds.notes { logger.notice("\(note)") }
+        for warning in holds.warnings { logger.warning("\(warning)") }
+        guard holds.blockers.isEmpty else {
+            for blocker in holds.blockers { logger.warning("\(blocker)") }
+            plan.walBlockedBy = holds.blockers
+            return plan
         }
+        needed += holds.redoPoints
         if standby.exists {
             needed.append(try await ControlData.read(dataDirectory: layout.standby, binaries: binaries).redoLocation)
         }
         guard let cutoff = Retention.oldestNeededLSN(needed) else { return plan }
         plan.walCutoff = cutoff
-        let segmentSize = kept[0].walSegmentSize
+        let segmentSize = walSegmentSize
         plan.wal = Retention.walToDelete(try WALArchive(directory: layout.walArchive).entries(includeRetired: true), cutoff: cutoff, segmentSize: segmentSize)
         return plan
     }

@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// available" at every restore_command retry (every second), which would grow its log by
     /// ~86 000 lines a day. Clones keep PostgreSQL's default: their recovery messages matter.
     public var logMinMessages: String?
+    /// The cluster's WAL segment size, when known: PostgreSQL refuses to start unless
+    /// min_wal_size and max_wal_size are at least two segments (`walSizeSettings`).
+    public var walSegmentSize: UInt64?
 
     public init(port: Int, socketDirectory: String, restoreCommand: String, upstreamSettings: [String: String]) {
         self.port = port
@@ -58,6 +61,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             lines.append("\(key) = \(ConfigFile.quote(upstreamSettings[key]!))")
         }
         if let logMinMessages { lines.append("log_min_messages = \(ConfigFile.quote(logMinMessages))") }
+        for (key, value) in Self.walSizeSettings(segmentSize: walSegmentSize) { lines.append("\(key) = \(ConfigFile.quote(value))") }
         for (key, value) in extra { lines.append("\(key) = \(ConfigFile.quote(value))") }
         return lines.joined(separator: "\n") + "\n"
     }

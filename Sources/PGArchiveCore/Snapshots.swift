@@ -212,6 +212,7 @@ extension Container {
         if running {
             let connection = try standbyConnection()
             defer { connection.close() }
+            try requireStandbyInRecovery(connection: connection, control: nil)
             refreshTablespaceMap(connection: connection)
             try connection.checkpoint()
         } else if !force {
@@ -219,6 +220,7 @@ extension Container {
         }
         let binaries = try await binaries()
         let before = try await ControlData.read(dataDirectory: layout.standby, binaries: binaries)
+        try requireStandbyInRecovery(connection: nil, control: before)
         let age = now.timeIntervalSince(before.checkpointTime)
         if age > Double(config.snapshotMaxRestartpointAge.seconds) && !force {
             throw PGArchiveError("the standby's newest restartpoint is from \(ISO8601.utc(before.checkpointTime)) (\(TimeSpan(seconds: Int64(age))) ago, more than snapshot_max_restartpoint_age = \(config.snapshotMaxRestartpointAge)): the upstream has not checkpointed since, or the standby is behind (see `pgarchive container status`). Use --force to snapshot anyway")
@@ -314,7 +316,8 @@ extension Container {
         var seen = Set<String>()
         let dependents = cloneDependents()
         for name in names {
-            _ = try snapshots.get(name)
+            // A snapshot without readable metadata is never offered, but may still be deleted.
+            if !snapshots.lacksReadableMetadata(name) { _ = try snapshots.get(name) }
             guard seen.insert(name).inserted else { throw PGArchiveError("snapshot '\(name)' is named twice") }
             if let users = dependents[name], !force {
                 throw PGArchiveError("snapshot '\(name)' is the base of clone(s) \(users.joined(separator: ", ")); delete them first or use --force (the clones keep working: btrfs shares the data)")

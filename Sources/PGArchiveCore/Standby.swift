@@ -26,6 +26,9 @@ public struct Standby: Sendable {
     /// Turns a fresh base backup into a standby: keeps the upstream's configuration files
     /// aside, writes pgarchive's own, and creates standby.signal. `backup_label` stays.
     public func prepareBaseBackup(upstreamSettings: [String: String]) throws {
+        // First of all: from here on standby/ holds a configuration, and a server started on
+        // it without standby.signal would end recovery and run as a primary.
+        try AtomicFile.write("", to: dataDirectory + "/standby.signal")
         let fm = FileManager.default
         for file in ["postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"] {
             let path = dataDirectory + "/" + file
@@ -37,7 +40,6 @@ public struct Standby: Sendable {
         var settings = ""
         for key in upstreamSettings.keys.sorted() { settings += "\(key) = \(ConfigFile.quote(upstreamSettings[key]!))\n" }
         try AtomicFile.write("# The upstream's settings a hot standby must at least match (pgarchive).\n" + settings, to: upstreamSettingsFile)
-        try AtomicFile.write("", to: dataDirectory + "/standby.signal")
         try AtomicFile.write("# ALTER SYSTEM settings are not used by the pgarchive standby.\n", to: dataDirectory + "/postgresql.auto.conf")
         try writeConfiguration()
     }
@@ -55,6 +57,7 @@ public struct Standby: Sendable {
                                                                container: layout.root, partialOK: false),
             upstreamSettings: upstream)
         conf.logMinMessages = "warning"
+        conf.walSegmentSize = ServerConfiguration.walSegmentSize(dataDirectory: dataDirectory)
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
         try AtomicFile.write(ServerConfiguration.hbaFile, to: dataDirectory + "/pg_hba.conf")
         try AtomicFile.write("", to: dataDirectory + "/pg_ident.conf")
@@ -75,7 +78,8 @@ public struct Standby: Sendable {
             logger.info("the standby is already running (pid \(pid))")
             return
         }
-        if case .stalePIDFile(let old) = state(), !Processes.waitUntilGone(old) {
+        try requireStandbySignal()
+        if case .stalePIDFile(let old) = state(), !Processes.clearStalePostmasterPID(dataDirectory: dataDirectory, logger: logger) {
             throw PGArchiveError("the standby's old postmaster (pid \(old)) has not gone away; PostgreSQL will not start while it exists")
         }
         try writeConfiguration()

@@ -48,9 +48,16 @@ public struct WALArchive: Sendable {
 
     static func order(_ a: WALFileName, _ b: WALFileName) -> Bool {
         // History files first (by timeline), then segments by position, timeline, partial last.
-        let ka = (a.isHistory ? 0 : 1, a.segmentNumber() ?? 0, a.timeline, a.isPartial ? 1 : 0)
-        let kb = (b.isHistory ? 0 : 1, b.segmentNumber() ?? 0, b.timeline, b.isPartial ? 1 : 0)
+        // The position is the name's (log, seg) pair, which orders segments of any size alike
+        // (a segment number would need the size: with 1 MiB segments `seg` goes up to FFF).
+        let ka = (a.isHistory ? 0 : 1, position(a), a.timeline, a.isPartial ? 1 : 0)
+        let kb = (b.isHistory ? 0 : 1, position(b), b.timeline, b.isPartial ? 1 : 0)
         return ka < kb
+    }
+
+    private static func position(_ name: WALFileName) -> UInt64 {
+        guard case .segment(let log, let seg) = name.content else { return 0 }
+        return UInt64(log) << 32 | UInt64(seg)
     }
 
     /// Directories holding segments from before a resync, newest first.
@@ -61,12 +68,15 @@ public struct WALArchive: Sendable {
 
     /// Segment numbers missing between the first and the last segment of each timeline
     /// (complete or partial) in the main directory. Empty when the archive is contiguous.
-    public func missingSegments(segmentSize: UInt64 = defaultWALSegmentSize) throws(PGArchiveError) -> [WALFileName] {
-        Self.missingSegments(in: try entries(), segmentSize: segmentSize)
+    /// The segment size is `segmentSize`, else the archive's, else the one its segments show.
+    public func missingSegments(segmentSize: UInt64? = nil) throws(PGArchiveError) -> [WALFileName] {
+        let size = segmentSize ?? self.segmentSize ?? inferredSegmentSize() ?? defaultWALSegmentSize
+        return Self.missingSegments(in: try entries(), segmentSize: size)
     }
 
-    /// `missingSegments()` over entries already listed.
-    public static func missingSegments(in entries: [Entry], segmentSize: UInt64 = defaultWALSegmentSize) -> [WALFileName] {
+    /// `missingSegments()` over entries already listed, for the cluster's `segmentSize` (with
+    /// another size, consecutive names look like gaps or are not segments at all).
+    public static func missingSegments(in entries: [Entry], segmentSize: UInt64) -> [WALFileName] {
         var byTimeline: [UInt32: Set<UInt64>] = [:]
         for entry in entries where !entry.name.isHistory {
             if let n = entry.name.segmentNumber(segmentSize: segmentSize) { byTimeline[entry.name.timeline, default: []].insert(n) }

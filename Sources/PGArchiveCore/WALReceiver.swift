@@ -122,7 +122,7 @@ public struct WALReceiver: Sendable {
             if stat(layout.walArchive + "/" + name, &st) == 0, st.st_size > 0 { return UInt64(st.st_size) }
         }
         if let newest = try? SnapshotStore(layout: layout).list().last { return UInt64(newest.walSegmentSize) }
-        return 16 * 1024 * 1024
+        return defaultWALSegmentSize
     }
 
     static func isAllZeros(_ path: String) -> Bool {

@@ -86,7 +86,7 @@ extension Container {
         if standbyMark != memory.standbyMark { memory.standbyMark = standbyMark; memory.standbySince = now }
         if let replayed = status.replayedLSN.flatMap(LSN.init),
            let newest = try? WALArchive(directory: layout.walArchive).entries().last(where: { !$0.name.isPartial && !$0.name.isHistory }),
-           let newestStart = newest.name.startLSN(), newestStart > replayed,
+           let newestStart = newest.name.startLSN(segmentSize: walSegmentSize), newestStart > replayed,
            let since = memory.standbySince, now.timeIntervalSince(since) > limit {
             stuck.append("the standby has replayed nothing for \(TimeSpan(seconds: Int64(now.timeIntervalSince(since))).approximate) although \(newest.name.fileName) is complete; see \(layout.standbyLog)")
         }

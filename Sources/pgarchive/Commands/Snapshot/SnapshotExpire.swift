@@ -12,7 +12,8 @@ func runRetention(options: ContainerOptions, thin: Bool, show: Bool, noWait: Boo
     if let cutoff = plan.walCutoff {
         print("\(show ? "would delete" : "delete") \(plan.wal.count) WAL segments before \(cutoff) (the oldest REDO point a kept snapshot, clone or the standby needs)")
     }
-    if plan.snapshots.isEmpty && plan.wal.isEmpty { print("nothing to \(thin ? "thin" : "expire")") }
+    if !plan.walBlockedBy.isEmpty { print("\(show ? "would delete" : "delete") no WAL: \(plan.walBlockedBy.joined(separator: "; "))") }
+    if plan.snapshots.isEmpty && plan.wal.isEmpty && plan.walBlockedBy.isEmpty { print("nothing to \(thin ? "thin" : "expire")") }
     if !show { try container.apply(plan) }
 }
 

@@ -25,7 +25,10 @@ struct StandbyPgCtl {
         }
         defer { _ = lock }
         let binaries = try await container.binaries()
-        if action == .start || action == .restart { try container.standby.writeConfiguration() }
+        if action == .start || action == .restart {
+            try container.standby.requireStandbySignal()
+            try container.standby.writeConfiguration()
+        }
         let code = try await container.standby.pgCtl(action, binaries: binaries, extra: extra).runInteractive()
         if code != 0 { throw ExitCode(code) }
     }

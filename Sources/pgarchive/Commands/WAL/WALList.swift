@@ -19,7 +19,7 @@ struct WALListCommand: AsyncParsableCommand {
             let location = entry.path.hasPrefix(container.layout.walArchive + "/before-resync-") ? "  (before resync)" : ""
             print("\(entry.name.fileName.padding(toLength: 34, withPad: " ", startingAt: 0)) \(kind.padding(toLength: 8, withPad: " ", startingAt: 0)) \(compression.padding(toLength: 5, withPad: " ", startingAt: 0)) \(String(entry.size).leftPadded(10)) \(ISO8601.utc(entry.modified))\(location)")
         }
-        let missing = try archive.missingSegments()
+        let missing = try archive.missingSegments(segmentSize: container.walSegmentSize)
         if !missing.isEmpty {
             FileHandle.standardError.write(Data("pgarchive: warning: \(missing.count) segment(s) missing, first \(missing[0].fileName)\n".utf8))
             throw ExitCode(1)
