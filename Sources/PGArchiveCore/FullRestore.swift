@@ -39,6 +39,7 @@ extension Container {
             try await ToolCommand(executable: "cp", arguments: ["-a", "--reflink=auto", "--", layout.snapshot(base.name) + "/.", dir]).runChecked()
             try await TablespaceRestoreMap.apply(mappedTablespaces, snapshotDirectory: layout.snapshot(base.name), dataDirectory: dir)
             let walCount = try copyWAL(from: base, to: dir + "/pgarchive_wal")
+            try await gateRestoredWAL(dir + "/pgarchive_wal", dataDirectory: dir, snapshot: base.name, target: target)
             try writeRestoredConfiguration(dir, target: target, port: port, socketDirectory: socketDirectory)
             logger.info("restored snapshot \(base.name) and \(walCount) WAL files to \(dir); recovery goes to \(target)")
         } catch {
@@ -49,6 +50,34 @@ extension Container {
         }
         let binaries = try await binaries()
         return PgCtl(binaries: binaries, action: .start, dataDirectory: dir, logFile: dir + ".log", wait: true).command.description
+    }
+
+    /// The restored server replays with `cp` from pgarchive_wal/, without wal fetch's
+    /// tablespace gate, so the same rule is applied here, once, to the copied WAL: a CREATE
+    /// TABLESPACE after the snapshot would create the upstream's LOCATION on this host, where
+    /// no --tablespace-map can place it. `--latest` is refused (a recovery cut short there
+    /// would look complete); for any other target the segment is cut just before the record,
+    /// so a target after it fails at start with PostgreSQL's "recovery ended before configured
+    /// recovery target was reached" instead of writing outside.
+    func gateRestoredWAL(_ walDirectory: String, dataDirectory: String, snapshot: String, target: RecoveryTarget) async throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: walDirectory).sorted()
+            .filter { TablespaceGate.needsScan(layout: layout, segment: $0) }
+        guard !names.isEmpty else { return }
+        let gate = TablespaceGate(layout: layout, binaries: try await binaries())
+        let real = Tablespaces.realPath(dataDirectory) ?? dataDirectory
+        for name in names {
+            let path = walDirectory + "/" + name
+            // The copy of a .partial goes by its final name: never cache what was scanned of it.
+            guard let creation = try await gate.blocking(segment: name, served: path, cacheable: false, dataDirectory: real)
+                .min(by: { $0.lsn < $1.lsn }) else { continue }
+            let what = "WAL segment \(name) holds CREATE TABLESPACE \(creation.oid) LOCATION '\(creation.location)' at \(creation.lsn), after snapshot \(snapshot); replaying it would create that directory on this host, outside \(dataDirectory), where --tablespace-map cannot place it"
+            if target == .latest {
+                throw PGArchiveError("\(what). Restore to a target before \(creation.lsn), or from a snapshot taken after `pgarchive container resync` adopted the tablespace")
+            }
+            try TablespaceGate.cut(path, segment: name, before: creation.lsn)
+            logger.warning("\(what): the copied WAL ends just before it, so a target after \(creation.lsn) cannot be reached from this snapshot (use one taken after `pgarchive container resync`)")
+            return
+        }
     }
 
     /// Copies history files and every segment from the snapshot's REDO segment on; a partial

@@ -309,6 +309,19 @@ final class TablespaceIntegrationTests: XCTestCase {
         XCTAssertTrue(cloneLog(container, "beyond").contains("CREATE TABLESPACE"), "\(beyond)\n\(cloneLog(container, "beyond"))")
         XCTAssertEqual(files(location), upstreamFiles, "the clone wrote into the upstream's tablespace directory")
         _ = try? await container.run(["clone", "delete", "--force", "beyond"])
+        // restore --to replays with cp, not wal fetch: --latest across the CREATE is refused and
+        // writes nothing; a target before it restores with the WAL cut just before the record.
+        let latestDir = container.scratch + "/restored-latest"
+        let restoreLatest = try await container.run(["restore", "--to", latestDir, "--latest"])
+        XCTAssertNotEqual(restoreLatest.exitCode, 0, "\(restoreLatest)")
+        XCTAssertTrue(restoreLatest.stderr.contains("holds CREATE TABLESPACE") && restoreLatest.stderr.contains(location)
+                      && restoreLatest.stderr.contains("pgarchive container resync"), "\(restoreLatest)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: latestDir), "a refused restore --to left \(latestDir)")
+        let earlyDir = container.scratch + "/restored-early"
+        let restoreEarly = try await container.run(["restore", "--to", earlyDir, "--lsn", before])
+        XCTAssertEqual(restoreEarly.exitCode, 0, "\(restoreEarly)")
+        XCTAssertTrue(restoreEarly.stderr.contains("the copied WAL ends just before it"), "\(restoreEarly)")
+        XCTAssertEqual(files(location), upstreamFiles)
 
         // resync takes the tablespace inside standby/; the standby runs on, check is fine.
         try await container.ok(["container", "resync"])
