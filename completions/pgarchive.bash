@@ -1139,7 +1139,7 @@ _pgarchive_restorepoint_list() {
 _pgarchive_restore() {
     repeating_flags=()
     non_repeating_flags=(-v --verbose --immediate --latest --version -h --help)
-    repeating_options=()
+    repeating_options=(--tablespace-map)
     non_repeating_options=(-C --container --time --restore-point --lsn --xid --to --snapshot --port --socket-directory)
     __pgarchive_offer_flags_options 0
 
@@ -1174,6 +1174,9 @@ _pgarchive_restore() {
         return
         ;;
     '--socket-directory')
+        return
+        ;;
+    '--tablespace-map')
         return
         ;;
     esac

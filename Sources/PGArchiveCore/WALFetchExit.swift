@@ -21,15 +21,26 @@ public enum WALFetchExit {
     public static let fatal: Int32 = 126
 
     /// The exit code for an error thrown anywhere in `wal fetch`, before or during the lookup.
-    public static func code(for error: any Error) -> Int32 {
-        if let fetch = error as? WALArchive.FetchError, case .notFound = fetch { return notFound }
-        return fatal
+    /// `standby`: the request comes from the standby (no `--partial-ok`), which runs in standby
+    /// mode and never ends recovery on a miss: when the container cannot even be opened (a
+    /// malformed or refused configuration, which an operator fixes), it waits and asks again
+    /// rather than shut down, so its hot-standby sessions survive the mistake. A broken
+    /// segment stops it all the same.
+    public static func code(for error: any Error, standby: Bool = false) -> Int32 {
+        if let fetch = error as? WALArchive.FetchError {
+            if case .notFound = fetch { return notFound }
+            return fatal
+        }
+        return standby ? notFound : fatal
     }
 
     /// The stderr line for an error (nil for "not found", which stays quiet: PostgreSQL asks
     /// for files that do not exist yet all the time).
-    public static func message(for error: any Error, file: String) -> String? {
-        guard code(for: error) != notFound else { return nil }
+    public static func message(for error: any Error, file: String, standby: Bool = false) -> String? {
+        if let fetch = error as? WALArchive.FetchError, case .notFound = fetch { return nil }
+        if code(for: error, standby: standby) == notFound {
+            return "pgarchive wal fetch: \(error) (while fetching \(file); exit \(notFound): the standby waits and asks again until this is fixed)"
+        }
         return "pgarchive wal fetch: \(error) (while fetching \(file); exit \(fatal), so recovery stops instead of taking this for the end of the archive)"
     }
 }

@@ -114,7 +114,7 @@ final class MetricsTests: XCTestCase {
             }
         }
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(seen.count, 31)
+        XCTAssertEqual(seen.count, 34)
         let s = samples(text)
         XCTAssertEqual(s[#"pgarchive_up{container="/srv/broken"}"#], "0")
         XCTAssertNil(s[#"pgarchive_health{container="/srv/broken"}"#], "nothing else is claimed about an unreadable container")
@@ -175,7 +175,7 @@ final class MetricsTests: XCTestCase {
 
     func testEmptyInputStillDescribesEveryFamily() {
         let text = ContainerMetrics.render([])
-        XCTAssertEqual(text.split(separator: "\n").count, 62)
+        XCTAssertEqual(text.split(separator: "\n").count, 68)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.hasPrefix("# ") })
     }
 

@@ -105,6 +105,13 @@ final class RecoveryCheckTests: XCTestCase {
             XCTAssertTrue(message.hasPrefix("pgarchive wal fetch: ") && message.contains("000000010000000000000003") && message.contains("recovery stops"), message)
         }
         XCTAssertTrue(WALFetchExit.message(for: PGArchiveError("/etc/pgarchive.conf:3: unknown setting 'colour'"), file: "x")!.contains("/etc/pgarchive.conf:3"))
+        // The standby (standby mode: a miss never ends its recovery) waits out a container it
+        // cannot open instead of shutting down; a broken segment still stops it.
+        let refused = PGArchiveError("refusing to use the container: /srv/c/pgarchive.conf has mode 0644")
+        XCTAssertEqual(WALFetchExit.code(for: refused, standby: true), 1)
+        XCTAssertTrue(WALFetchExit.message(for: refused, file: "x", standby: true)!.contains("the standby waits and asks again"))
+        XCTAssertEqual(WALFetchExit.code(for: WALArchive.FetchError.failed("zstd: checksum mismatch"), standby: true), 126)
+        XCTAssertNil(WALFetchExit.message(for: WALArchive.FetchError.notFound, file: "x", standby: true))
     }
 
     func testUpstreamVersionBelow13IsRefused() {

@@ -4,8 +4,9 @@ import PGArchiveCore
 
 /// The standby's and clones' restore_command. Exit codes follow what PostgreSQL expects
 /// (WALFetchExit): 0 served, 1 not in the archive (quietly), 126 on every other error,
-/// including a container that cannot be opened, which makes recovery stop instead of taking
-/// the failure for the end of the WAL.
+/// including a container that cannot be opened, which makes a clone's recovery stop instead
+/// of taking the failure for the end of the WAL (the standby, which never ends recovery on a
+/// miss, waits and retries while its container cannot be opened).
 struct WALFetchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
@@ -26,10 +27,10 @@ struct WALFetchCommand: AsyncParsableCommand {
         do {
             (container, source) = try fetch()
         } catch {
-            if let message = WALFetchExit.message(for: error, file: segment) {
+            if let message = WALFetchExit.message(for: error, file: segment, standby: !partialOK) {
                 FileHandle.standardError.write(Data((message + "\n").utf8))
             }
-            throw ExitCode(WALFetchExit.code(for: error))
+            throw ExitCode(WALFetchExit.code(for: error, standby: !partialOK))
         }
         try await gateTablespaces(container, source: source)
     }
