@@ -241,8 +241,12 @@ final class SecurityIntegrationTests: XCTestCase {
         XCTAssertEqual(check.stdout, "PGARCHIVE CRITICAL: \(layout.root)\n\tpermissions: CRITICAL (\(layout.configFile) has mode 0644, so other users can read or change it; pgarchive requires 0600: run `chmod 600 \(layout.configFile)`)\n")
         XCTAssertEqual(mode(layout.configFile), 0o644, "pgarchive must not change the mode silently")
         XCTAssertEqual(try state(of: container), before, "a refused command changed the container")
-        // The daemons keep running; nothing was stopped.
+        // The daemons keep running; nothing was stopped. The standby's restore_command met the
+        // refused configuration too, and waits it out instead of shutting down.
         XCTAssertNotNil(container.receiverPID().flatMap { Processes.isAlive($0) ? $0 : nil })
+        XCTAssertNotNil(container.standbyPID().flatMap { Processes.isAlive($0) ? $0 : nil }, "the standby stopped while pgarchive.conf was refused")
+        XCTAssertTrue(((try? String(contentsOfFile: layout.standbyLog, encoding: .utf8)) ?? "").contains("the standby waits and asks again"),
+                      "the standby's log does not say why it waits")
 
         // Group-writable only is refused too.
         chmod(layout.configFile, 0o620)
