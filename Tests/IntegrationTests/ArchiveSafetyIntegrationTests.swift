@@ -48,6 +48,11 @@ final class ArchiveSafetyIntegrationTests: XCTestCase {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         try process.run()
         strangers.append(process)
+        // Until the child has exec'd, /proc shows the test runner's own command line.
+        let deadline = Date().addingTimeInterval(5)
+        while Processes.commandLine(of: process.processIdentifier)?.first?.hasSuffix("postgres") != true, Date() < deadline {
+            usleep(10_000)
+        }
         XCTAssertTrue(Processes.commandLine(of: process.processIdentifier)?.first?.hasSuffix("postgres") == true)
         return process.processIdentifier
     }
