@@ -95,6 +95,20 @@ public final class ContainerFixture: @unchecked Sendable {
     public func receiverPID() -> pid_t? { Processes.readPIDFile(layout.receiverPidFile) }
     public func standbyPID() -> pid_t? { Processes.readPIDFile(layout.standby + "/postmaster.pid") }
 
+    /// Stops every server running in one of this container's clones (by its own data
+    /// directory, with the pg_ctl of the version under test), so a test that fails half-way
+    /// leaves none behind even when `container purge` cannot run.
+    public func stopClones() async {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? [] {
+            let dir = layout.clone(name)
+            if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid),
+               Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
+                _ = try? await ToolCommand(executable: UpstreamCluster.bindir + "/pg_ctl",
+                                           arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
+            }
+        }
+    }
+
     public func destroy() async {
         if FileManager.default.fileExists(atPath: layout.configFile) {
             _ = try? await run(["container", "purge", "--force"])

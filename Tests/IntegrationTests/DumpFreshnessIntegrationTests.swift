@@ -12,16 +12,10 @@ final class DumpFreshnessIntegrationTests: XCTestCase {
     var upstreams: [UpstreamCluster] = []
     var containers: [ContainerFixture] = []
 
-    static let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
 
     override func tearDown() async throws {
         for container in containers.reversed() {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                let dir = container.layout.clone(name)
-                if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid) {
-                    _ = try? await ToolCommand(executable: Self.pgCtl, arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }

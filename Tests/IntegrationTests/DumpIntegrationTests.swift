@@ -10,18 +10,12 @@ final class DumpIntegrationTests: XCTestCase {
     var containers: [ContainerFixture] = []
     var processes: [Process] = []
 
-    static var pgCtl: String { UpstreamCluster.bindir + "/pg_ctl" }
     static let oddName = "it's a \"db\""
 
     override func tearDown() async throws {
         for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for container in containers.reversed() {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                let dir = container.layout.clone(name)
-                if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid) {
-                    _ = try? await ToolCommand(executable: Self.pgCtl, arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }

@@ -105,15 +105,7 @@ final class PITRIntegrationTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: server.scratch)
         }
         for container in containers.reversed() {
-            // Clones the test started through pgarchive: stop them by their own data
-            // directory first, so a failing purge cannot leave one running.
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                let dir = container.layout.clone(name)
-                if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid),
-                   Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
-                    _ = try? await ToolCommand(executable: Self.pgCtl, arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }

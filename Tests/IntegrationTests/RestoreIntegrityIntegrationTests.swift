@@ -13,7 +13,7 @@ final class RestoreIntegrityIntegrationTests: XCTestCase {
     var containers: [ContainerFixture] = []
     var scratches: [String] = []
 
-    static let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+    static var pgCtl: String { UpstreamCluster.bindir + "/pg_ctl" }
 
     override func tearDown() async throws {
         for directory in scratches {
@@ -24,13 +24,7 @@ final class RestoreIntegrityIntegrationTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: directory)
         }
         for container in containers.reversed() {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                let dir = container.layout.clone(name)
-                if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid),
-                   Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
-                    _ = try? await ToolCommand(executable: Self.pgCtl, arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }
@@ -103,7 +97,7 @@ final class RestoreIntegrityIntegrationTests: XCTestCase {
     }
 
     func clusterState(_ dataDirectory: String) async throws -> String {
-        let out = try await ToolCommand(executable: "/usr/lib/postgresql/15/bin/pg_controldata", arguments: [dataDirectory]).runChecked()
+        let out = try await ToolCommand(executable: UpstreamCluster.bindir + "/pg_controldata", arguments: [dataDirectory]).runChecked()
         return out.standardOutput.split(separator: "\n").first { $0.hasPrefix("Database cluster state:") }.map(String.init) ?? "?"
     }
 

@@ -16,13 +16,7 @@ final class SecurityIntegrationTests: XCTestCase {
             // that purge cannot open it: stop the clones by their own pid files first.
             chmod(container.path, 0o700)
             chmod(container.layout.configFile, 0o600)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                if let pid = Processes.readPIDFile(container.layout.clone(name) + "/postmaster.pid"),
-                   Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
-                    kill(pid, SIGQUIT)
-                    _ = Processes.waitForExit(pid, timeout: 30)
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }

@@ -14,17 +14,11 @@ final class TablespaceIntegrationTests: XCTestCase {
     /// Data directories written by `restore --to` (removed with their parent).
     var restoredDirectories: [String] = []
 
-    static let pgCtl = "/usr/lib/postgresql/15/bin/pg_ctl"
+    static var pgCtl: String { UpstreamCluster.bindir + "/pg_ctl" }
 
     override func tearDown() async throws {
         for container in containers.reversed() {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: container.layout.clones)) ?? [] {
-                let dir = container.layout.clone(name)
-                if let pid = Processes.readPIDFile(dir + "/postmaster.pid"), Processes.isAlive(pid),
-                   Processes.commandLine(of: pid)?.first?.hasSuffix("postgres") == true {
-                    _ = try? await ToolCommand(executable: Self.pgCtl, arguments: ["-D", dir, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
-                }
-            }
+            await container.stopClones()
             await container.destroy()
         }
         for upstream in upstreams.reversed() { await upstream.destroy() }
