@@ -156,6 +156,21 @@ final class FleetIntegrationTests: XCTestCase {
         let both = try await binary.run(["status", "--all", "-C", a.path])
         XCTAssertEqual(both.exitCode, 1, "\(both)")
         XCTAssertTrue(both.stderr.contains("give either --all/--root DIR or --container/-C PATH, not both"), "\(both)")
+        // Side-by-side containers hand out distinct ports, also to clones that are created and
+        // not yet started (so nothing listens on their port yet): a's clones and c's clones
+        // never share one, nor take a standby's.
+        for (path, name) in [(a.path, "one"), (c, "two"), (a.path, "three"), (c, "four")] {
+            let made = try await binary.run(["clone", "create", name, "--latest", "-C", path])
+            XCTAssertEqual(made.exitCode, 0, "\(made)")
+        }
+        var ports: [Int] = []
+        for path in [a.path, b, c] {
+            let opened = try Container.open(path: path)
+            ports.append(opened.config.standbyPort)
+            ports += try opened.clones.list().map(\.port)
+        }
+        XCTAssertEqual(ports.count, 7, "\(ports)")
+        XCTAssertEqual(Set(ports).count, ports.count, "standby and clone ports of three containers must differ: \(ports)")
         // Without --all, `status` is `container status` of one container.
         let one = try await a.run(["status"])
         XCTAssertEqual(one.exitCode, 0, "\(one)")

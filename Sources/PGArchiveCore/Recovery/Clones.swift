@@ -109,16 +109,13 @@ public struct CloneStore: Sendable {
 extension Container {
     public var clones: CloneStore { CloneStore(layout: layout) }
 
-    /// A port for a new clone: from `clone_port_base` (default standby_port + 1) on, free on
-    /// TCP and not recorded for another clone.
-    func clonePort() throws -> Int {
+    /// A port for new clone `name`: from `clone_port_base` (default standby_port + 1) on,
+    /// free on TCP, not used by this container's clones, and not recorded in the port
+    /// registry for another container or clone (which may not be listening yet).
+    func clonePort(for name: String) throws -> Int {
         let used = Set(((try? clones.list()) ?? []).map(\.port) + [config.standbyPort])
-        var port = config.clonePortBase > 0 ? config.clonePortBase : config.standbyPort + 1
-        while port < 65535 {
-            if !used.contains(port) && PortFinder.isFree(port) { return port }
-            port += 1
-        }
-        throw PGArchiveError("no free port for a clone")
+        let start = config.clonePortBase > 0 ? config.clonePortBase : config.standbyPort + 1
+        return try PortRegistry.reserve(for: layout.clone(name), startingAt: start, avoiding: used)
     }
 
     /// `clone create`: a writable snapshot of the chosen snapshot in `clones/NAME`, prepared
@@ -150,7 +147,7 @@ extension Container {
             base = try SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
         }
         removeCloneLeftovers()
-        let port = try clonePort()
+        let port = try clonePort(for: name)
         let directory = clones.temporaryDirectory(for: name)
         try Subvolume.snapshot(source: layout.snapshot(base.name), destination: directory, readOnly: false)
         FaultInjection.point("clone-create-copied")
@@ -362,7 +359,7 @@ extension Container {
         guard !FileManager.default.fileExists(atPath: layout.clone(destination)) else {
             throw PGArchiveError("clone '\(destination)' exists already")
         }
-        let port = try clonePort()
+        let port = try clonePort(for: destination)
         try Subvolume.snapshot(source: layout.clone(source), destination: layout.clone(destination), readOnly: false)
         do {
             let dir = layout.clone(destination)
