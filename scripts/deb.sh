@@ -7,15 +7,15 @@
 #     MANUAL.md's settings table (scripts/conf-docs.py);
 #   - Depends from what the binary links (dpkg-shlibdeps) plus the programs it runs;
 #   - dpkg-deb from a staged tree, then lintian, which must report no error.
-# The version comes from Sources/PGArchiveCore/Version.swift only. Run as root here (the Swift
+# The version comes from Sources/PGArchiveCore/Support/Version.swift only. Run as root here (the Swift
 # package mirror is root-owned). DEB_OUT: where the .deb goes (default: the checkout). The
 # path of the .deb is the last line on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-version=$(sed -n 's/^ *public static let string = "\([^"]*\)".*/\1/p' Sources/PGArchiveCore/Version.swift)
-[[ "$version" =~ ^[0-9][0-9A-Za-z.+~-]*$ ]] || die "cannot read a Debian version from Sources/PGArchiveCore/Version.swift (found '$version')"
+version=$(sed -n 's/^ *public static let string = "\([^"]*\)".*/\1/p' Sources/PGArchiveCore/Support/Version.swift)
+[[ "$version" =~ ^[0-9][0-9A-Za-z.+~-]*$ ]] || die "cannot read a Debian version from Sources/PGArchiveCore/Support/Version.swift (found '$version')"
 for tool in dpkg-deb dpkg-shlibdeps lintian strip gzip python3 swift; do
     command -v "$tool" >/dev/null || die "$tool not found; install dpkg-dev, lintian, binutils, python3 (make test installs them) and the Swift toolchain"
 done

@@ -5,6 +5,7 @@
 # checked) with the installed /usr/bin/pgarchive as postgres, checks the man pages and that
 # bash completion loads from the system directory in a fresh interactive bash, then purges
 # the package and proves nothing of it is left. Purges it even when a step fails.
+# DEB_FILE=path tests that package instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -31,7 +32,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-deb=$(DEB_OUT="$work" bash scripts/deb.sh | tail -n 1)
+if [ -n "${DEB_FILE:-}" ]; then
+    # make test builds the package in the background while the Swift tests run.
+    cp "$DEB_FILE" "$work/"
+    deb="$work/$(basename "$DEB_FILE")"
+else
+    deb=$(DEB_OUT="$work" bash scripts/deb.sh | tail -n 1)
+fi
 [ -f "$deb" ] || die "scripts/deb.sh did not report a .deb (got '$deb')"
 built=$(date +%s)
 
@@ -49,7 +56,7 @@ for path in /usr/bin/pgarchive /usr/share/man/man1/pgarchive.1.gz /usr/share/man
     grep -qx "$path" "$work/files" || die "the package lacks $path; it holds: $(tr '\n' ' ' <"$work/files")"
     [ -f "$path" ] || die "$path is listed by dpkg -L but missing"
 done
-version=$(sed -n 's/^ *public static let string = "\([^"]*\)".*/\1/p' Sources/PGArchiveCore/Version.swift)
+version=$(sed -n 's/^ *public static let string = "\([^"]*\)".*/\1/p' Sources/PGArchiveCore/Support/Version.swift)
 [ "$(as_user /usr/bin/pgarchive --version)" = "$version" ] || die "/usr/bin/pgarchive --version is not $version"
 ! ldd /usr/bin/pgarchive | grep -Eq 'swift|/opt/|not found' || die "/usr/bin/pgarchive needs libraries outside the package's Depends: $(ldd /usr/bin/pgarchive)"
 ! readelf -S /usr/bin/pgarchive | grep -q '\.symtab' || die "/usr/bin/pgarchive is not stripped (it has a .symtab)"
