@@ -102,7 +102,7 @@ else
     # The release build of the Debian package runs meanwhile at the lowest priority: the
     # tests wait on servers most of the time, and the compiler takes what they leave.
     pids=()
-    trap 'kill "${pids[@]}" ${deb_build:-} 2>/dev/null; wait; unmount_btrfs "$work/small"; unmount_btrfs "$work"; rm -rf "$work"' EXIT
+    trap 'kill $(jobs -p) 2>/dev/null || true; wait || true; unmount_btrfs "$work/small"; unmount_btrfs "$work"; rm -rf "$work"' EXIT
     mkdir -p "$logs/deb"
     DEB_OUT="$logs/deb" nice -n 19 bash scripts/deb.sh > "$logs/deb-build.log" 2>&1 &
     deb_build=$!
