@@ -171,7 +171,7 @@ extension Container {
                               finishedAt: Date(), jobs: jobs, pgDumpCompression: compress, serverVersion: serverVersion,
                               size: size.bytes, files: size.files + 1, sharedFiles: shared,
                               pgarchiveVersion: PGArchiveVersion.string)
-            try AtomicFile.write(try SnapshotStore.encoder.encode(run), to: temporary + "/" + DumpStore.metadataFile)
+            try AtomicFile.write(try JSONCoding.encoder.encode(run), to: temporary + "/" + DumpStore.metadataFile)
             try Self.syncTree(temporary)
             guard rename(temporary, final) == 0 else {
                 throw PGArchiveError("cannot rename \(temporary) to \(final): \(String(cString: strerror(errno)))")

@@ -80,7 +80,7 @@ public struct DumpStore: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { Self.parseRunName($0) != nil }.compactMap { name in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name + "/" + Self.metadataFile),
-                  let run = try? SnapshotStore.decoder.decode(DumpRun.self, from: data) else { return nil }
+                  let run = try? JSONCoding.decoder.decode(DumpRun.self, from: data) else { return nil }
             return run
         }.sorted { $0.name < $1.name }
     }

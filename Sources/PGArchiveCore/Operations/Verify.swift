@@ -11,7 +11,7 @@ extension Container {
 
     public func lastVerify() -> VerifyRecord? {
         guard let data = FileManager.default.contents(atPath: verifyRecordFile) else { return nil }
-        return try? SnapshotStore.decoder.decode(VerifyRecord.self, from: data)
+        return try? JSONCoding.decoder.decode(VerifyRecord.self, from: data)
     }
 
     /// `pgarchive verify`: the offline checks (WAL contiguity across timelines, compressed
@@ -47,7 +47,7 @@ extension Container {
         report.durationSeconds = report.finishedAt.timeIntervalSince(started)
         report.result = report.error != nil ? .error : (report.problems.isEmpty ? .passed : .failed)
         report.exitCode = report.error != nil ? 2 : (report.problems.isEmpty ? 0 : 1)
-        do { try AtomicFile.write(try SnapshotStore.encoder.encode(report.record), to: verifyRecordFile) } catch {
+        do { try AtomicFile.write(try JSONCoding.encoder.encode(report.record), to: verifyRecordFile) } catch {
             logger.warning("cannot record the verification in \(verifyRecordFile): \(error)")
         }
         switch report.result {
