@@ -27,7 +27,7 @@ let package = Package(
         .target(
             name: "PGArchiveCore",
             dependencies: [
-                "Postgres", "Btrfs", "CZstd", "CLZ4", "CZlib",
+                "Postgres", "Btrfs", "WALCodec",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -41,6 +41,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Compression of whole WAL files (zstd, lz4, gzip) and their POSIX file I/O: the only
+        // target that links libzstd, liblz4 and zlib.
+        .target(name: "WALCodec", dependencies: ["Postgres", "CZstd", "CLZ4", "CZlib"]),
         // libbtrfsutil wrapper.
         .target(name: "Btrfs", dependencies: ["CBtrfsUtil"]),
         .systemLibrary(
@@ -64,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PGArchiveCoreTests",
-            dependencies: ["PGArchiveCore", "Postgres", "Btrfs"],
+            dependencies: ["PGArchiveCore", "Postgres", "Btrfs", "WALCodec"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -274,9 +274,9 @@ final class CompletionNamesTests: XCTestCase {
     }
 
     func testUnquote() {
-        XCTAssertEqual(CompletionNames.unquote(#"'a b'"#), "a b")
-        XCTAssertEqual(CompletionNames.unquote(#""a \"b\" \x""#), #"a "b" \x"#)
-        XCTAssertEqual(CompletionNames.unquote(#"a\ b\:c"#), "a b:c")
-        XCTAssertEqual(CompletionNames.unquote("plain"), "plain")
+        XCTAssertEqual(BashWords.unquote(#"'a b'"#), "a b")
+        XCTAssertEqual(BashWords.unquote(#""a \"b\" \x""#), #"a "b" \x"#)
+        XCTAssertEqual(BashWords.unquote(#"a\ b\:c"#), "a b:c")
+        XCTAssertEqual(BashWords.unquote("plain"), "plain")
     }
 }

@@ -19,8 +19,8 @@ public enum CompletionNames {
     public static func candidates(_ kind: Kind, words: [String], index: Int, prefix: String,
                                   environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         guard let container = containerPath(words: words, completing: index, environment: environment) else { return [] }
-        let typed = unquote(prefix)
-        let given = Set(words.indices.filter { $0 != index && $0 > 0 }.map { unquote(words[$0]) })
+        let typed = BashWords.unquote(prefix)
+        let given = Set(words.indices.filter { $0 != index && $0 > 0 }.map { BashWords.unquote(words[$0]) })
         return names(kind, container: container).filter { $0.hasPrefix(typed) && !given.contains($0) }
     }
 
@@ -78,12 +78,12 @@ public enum CompletionNames {
                 var value = i + 1
                 if value < words.count && words[value] == "=" && value != index { value += 1 }
                 if value < words.count && value != index {
-                    found = unquote(words[value])
+                    found = BashWords.unquote(words[value])
                     i = value + 1
                     continue
                 }
             } else if i != index && word.hasPrefix("--container=") {
-                found = unquote(String(word.dropFirst("--container=".count)))
+                found = BashWords.unquote(String(word.dropFirst("--container=".count)))
             }
             i += 1
         }
@@ -95,33 +95,6 @@ public enum CompletionNames {
         let layout = ContainerLayout(root: path)
         guard FileManager.default.fileExists(atPath: layout.configFile) else { return nil }
         return layout.root
-    }
-
-    /// A shell word as bash would pass it on: single quotes literal, double quotes with their
-    /// backslash escapes, bare backslash escapes (completion inserts `\:`). Shell words reach
-    /// completion verbatim, quotes and all.
-    public static func unquote(_ word: String) -> String {
-        var result = ""
-        var quote: Character?
-        var escaped = false
-        for c in word {
-            if escaped {
-                if quote == "\"" && !"\"\\$`".contains(c) { result.append("\\") }
-                result.append(c)
-                escaped = false
-            } else if quote == "'" {
-                if c == "'" { quote = nil } else { result.append(c) }
-            } else if c == "\\" {
-                escaped = true
-            } else if quote == "\"" {
-                if c == "\"" { quote = nil } else { result.append(c) }
-            } else if c == "'" || c == "\"" {
-                quote = c
-            } else {
-                result.append(c)
-            }
-        }
-        return result
     }
 
     static func listing(_ directory: String) -> [String] {

@@ -121,27 +121,9 @@ public struct SnapshotStore: Sendable {
         throw PGArchiveError("snapshot '\(name)' not found; \(hint)")
     }
 
-    /// Metadata keeps times to the microsecond (`2026-11-21T08:15:00.123456Z`): a snapshot's
-    /// restorable-from time rounded to the second could offer it for a target it cannot reach.
-    public static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(ISO8601.utcMicroseconds(date))
-        }
-        return e
-    }()
-    public static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            do { return try TargetTimeParser.parse(text, localTimeZone: TimeZone(identifier: "UTC")!) } catch {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad time '\(text)'"))
-            }
-        }
-        return d
-    }()
+    /// The project's JSON coder (`JSONCoding`), forwarded for the many call sites that name it here.
+    public static var encoder: JSONEncoder { JSONCoding.encoder }
+    public static var decoder: JSONDecoder { JSONCoding.decoder }
 
     /// Cleans up after interrupted creates and deletes; called with the snapshots lock held.
     /// Removes `.creating-PID` whose process is gone and metadata whose snapshot was never
@@ -247,7 +229,7 @@ extension Container {
             }
             let metadata = SnapshotMetadata(control: control, takenAt: takenAt, standby: reading,
                                             pgarchiveVersion: PGArchiveVersion.string)
-            try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: store.metadataPath(name))
+            try AtomicFile.write(try JSONCoding.encoder.encode(metadata), to: store.metadataPath(name))
             FaultInjection.point("snapshot-create-described")
             guard rename(temporary, layout.snapshot(name)) == 0 else {
                 let message = String(cString: strerror(errno))

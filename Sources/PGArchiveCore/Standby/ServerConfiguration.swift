@@ -89,10 +89,3 @@ public struct ServerConfiguration: Sendable, Equatable {
         "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
-
-/// The absolute path of the running pgarchive binary (for restore_command).
-public enum SelfExecutable {
-    public static var path: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-}
