@@ -4,9 +4,10 @@ import Logging
 import PGArchiveCore
 
 /// The command tree. Every command's work lives in PGArchiveCore; this target only parses.
-@main
-struct PGArchiveCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct PGArchiveCommand: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "pgarchive",
         abstract: "A PostgreSQL archive server: continuous WAL archive, warm standby, btrfs snapshots, point-in-time clones in seconds.",
         discussion: """
@@ -38,9 +39,10 @@ struct PGArchiveCommand: AsyncParsableCommand {
         ]
     )
 
-    /// Runs the parsed command, printing `pgarchive: error: …` for our own errors and
-    /// exiting with their code (75 for a held lock, so cron can tell "busy" from "broken").
-    static func main() async {
+    /// Parses the command line and runs the command, printing `pgarchive: error: …` for our
+    /// own errors and exiting with their code (75 for a held lock, so cron can tell "busy"
+    /// from "broken"). The executable's main calls it.
+    public static func execute() async {
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
