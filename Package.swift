@@ -21,7 +21,7 @@ let package = Package(
         .target(
             name: "PGArchiveCommands",
             dependencies: [
-                "PGArchiveCore", "Postgres",
+                "PGArchiveCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

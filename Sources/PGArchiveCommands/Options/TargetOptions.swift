@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import PGArchiveCore
-import Postgres
 
 /// The recovery target options shared by `clone create` and `restore`; at most one.
 struct TargetOptions: ParsableArguments {
@@ -23,20 +22,8 @@ struct TargetOptions: ParsableArguments {
     @Flag(help: "Replay everything in the archive, including the segment still being received (the default).")
     var latest = false
 
+    /// The target (RecoveryTarget parsing and its errors live in PGArchiveCore).
     func target() throws -> RecoveryTarget {
-        var targets: [RecoveryTarget] = []
-        if let time { targets.append(.time(try TargetTimeParser.parse(time))) }
-        if let restorePoint { targets.append(.restorePoint(restorePoint)) }
-        if let lsn {
-            guard let parsed = LSN(lsn) else { throw PGArchiveError("cannot read '\(PGArchiveError.echo(lsn))' as an LSN; write it like 0/3000028") }
-            targets.append(.lsn(parsed))
-        }
-        if let xid { targets.append(.xid(xid)) }
-        if immediate { targets.append(.immediate) }
-        if latest { targets.append(.latest) }
-        guard targets.count <= 1 else {
-            throw PGArchiveError("give at most one of --time, --restore-point, --lsn, --xid, --immediate, --latest")
-        }
-        return targets.first ?? .latest
+        try TargetArguments(time: time, restorePoint: restorePoint, lsn: lsn, xid: xid, immediate: immediate, latest: latest).target()
     }
 }

@@ -58,10 +58,10 @@ struct CheckCommand: AsyncParsableCommand {
             for problem in permissionProblems { print("\tpermissions: CRITICAL (\(problem))") }
             throw ExitCode(Int32(HealthCheck.Level.critical.rawValue))
         }
-        let container = try Container.open(path: layout.root) // startup() ran above: logging is set up once
-        let (_, results) = HealthCheck.run(container, limits: limits)
+        // startup() ran above: logging is set up once.
+        let results = try await ContainerOperation.check.run(container: layout.root) { HealthCheck.run($0, limits: limits).1 }
         let worst = HealthCheck.overall(results)
-        print("PGARCHIVE \(worst.label): \(container.layout.root)")
+        print("PGARCHIVE \(worst.label): \(layout.root)")
         for result in results {
             print("\t\(result.name): \(result.level.label) (\(result.detail))")
         }

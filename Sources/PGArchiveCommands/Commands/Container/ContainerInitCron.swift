@@ -10,7 +10,6 @@ struct ContainerInitCronCommand: AsyncParsableCommand {
     @Flag(help: "Install the entries active rather than commented out.") var enable = false
 
     func run() async throws {
-        let container = try options.open()
-        print(try await container.installCron(enable: enable))
+        print(try await options.run(.containerInitCron) { try await $0.installCron(enable: enable) })
     }
 }

@@ -14,14 +14,13 @@ struct ContainerStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try Self.show(try options.open(), json: json)
+        try Self.show(try await options.run(.containerStatus) { ContainerStatus.gather($0) }, json: json)
     }
 
-    /// Prints the status of `container` and exits with its health (also `pgarchive status`).
-    static func show(_ container: Container, json: Bool) throws {
-        let status = ContainerStatus.gather(container)
+    /// Prints `status` and exits with its health (also `pgarchive status`).
+    static func show(_ status: ContainerStatus, json: Bool) throws {
         if json {
-            print(String(decoding: try JSONOutput.encode(status), as: UTF8.self))
+            try JSONOutput.print(status)
         } else {
             print(status.rendered(), terminator: "")
         }

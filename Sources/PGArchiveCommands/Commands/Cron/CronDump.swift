@@ -11,6 +11,6 @@ struct CronDumpCommand: AsyncParsableCommand {
     @Option(help: "Parallel pg_dump jobs per database (default: dump_jobs, 2).") var jobs: Int?
 
     func run() async throws {
-        try await runCron("dump", options, lock: .dumps) { try await $0.cronDump(jobs: jobs) }
+        try await options.run(.cronDump) { try await $0.cronDump(jobs: jobs) }
     }
 }

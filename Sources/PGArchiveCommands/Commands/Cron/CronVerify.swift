@@ -12,6 +12,6 @@ struct CronVerifyCommand: AsyncParsableCommand {
     @Flag(help: "With --restore: restore every snapshot in turn.") var all = false
 
     func run() async throws {
-        try await runCron("verify", options, lock: .verify) { try await $0.cronVerify(restore: restore, all: all) }
+        try await options.run(.cronVerify) { try await $0.cronVerify(restore: restore, all: all) }
     }
 }

@@ -15,10 +15,9 @@ struct DumpCreateCommand: AsyncParsableCommand {
     @Argument(help: "Databases to dump (default: all but templates).", completion: .databaseNames) var databases: [String] = []
 
     func run() async throws {
-        let container = try options.open()
-        let lock = try container.lock(.dumps, command: "dump create", wait: !noWait)
-        defer { _ = lock }
-        let runs = try await container.createDumps(databases: databases, fromUpstream: fromUpstream, jobs: jobs)
+        let runs = try await options.run(.dumpCreate, wait: !noWait) {
+            try await $0.createDumps(databases: databases, fromUpstream: fromUpstream, jobs: jobs)
+        }
         for run in runs { print("\(run.database)\t\(run.name)") }
     }
 }

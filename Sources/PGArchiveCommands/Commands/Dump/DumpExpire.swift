@@ -11,10 +11,7 @@ struct DumpExpireCommand: AsyncParsableCommand {
     @Flag(help: "Only show what would be deleted.") var show = false
 
     func run() async throws {
-        let container = try options.open()
-        let lock = try container.lock(.dumps, command: "dump expire")
-        defer { _ = lock }
-        let plan = try container.expireDumps(dryRun: show)
+        let plan = try await options.run(.dumpExpire) { try $0.expireDumps(dryRun: show) }
         for run in plan { print("\(show ? "would expire" : "expired") \(run.database)\t\(run.name)") }
     }
 }

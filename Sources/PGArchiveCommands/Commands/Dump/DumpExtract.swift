@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import PGArchiveCore
-import Postgres
 
 struct DumpExtractCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,20 +14,9 @@ struct DumpExtractCommand: AsyncParsableCommand {
     @Argument(parsing: .postTerminator, help: "Command to run with the run's directory as last argument.") var command: [String] = []
 
     func run() async throws {
-        let container = try options.open()
-        let (run, directory) = try container.dumpRun(database, at: try time.date())
-        container.logger.info("using dump \(run.name) of database '\(run.database)' (source \(run.source))")
-        let words = command.first == "--" ? Array(command.dropFirst()) : command
-        let tool: ToolCommand
-        if globals {
-            guard words.isEmpty else { throw PGArchiveError("--globals takes no command") }
-            tool = ToolCommand(executable: "cat", arguments: ["--", directory + "/" + DumpStore.globalsFile])
-        } else if let executable = words.first {
-            tool = ToolCommand(executable: executable, arguments: Array(words.dropFirst()) + [directory])
-        } else {
-            tool = try PgRestore(binaries: try await container.binaries(), directory: directory, conninfo: nil).command
+        let code = try await options.run(.dumpExtract) { container in
+            try await container.extractDump(database, at: try time.date(), globals: globals, command: command.passthrough)
         }
-        let code = try await tool.runInteractive()
         if code != 0 { throw ExitCode(code) }
     }
 }

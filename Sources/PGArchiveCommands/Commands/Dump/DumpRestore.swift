@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import PGArchiveCore
-import Postgres
 
 struct DumpRestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,13 +17,8 @@ struct DumpRestoreCommand: AsyncParsableCommand {
     @Argument(parsing: .postTerminator, help: "Extra pg_restore arguments.") var extra: [String] = []
 
     func run() async throws {
-        let container = try options.open()
-        let (run, directory) = try container.dumpRun(database, at: try time.date())
-        let extraArguments = extra.first == "--" ? Array(extra.dropFirst()) : extra
-        let command = try PgRestore(binaries: try await container.binaries(), directory: directory, conninfo: into,
-                                    tables: tables, jobs: jobs ?? container.config.dumpJobs, extra: extraArguments).command
-        container.logger.info("restoring dump \(run.name) of database '\(run.database)'\(tables.isEmpty ? "" : " (tables \(tables.joined(separator: ", ")))")")
-        let code = try await command.runInteractive()
-        if code != 0 { throw PGArchiveError("pg_restore exited with code \(code); see its messages above") }
+        try await options.run(.dumpRestore) { container in
+            try await container.restoreDump(database, at: try time.date(), into: into, tables: tables, jobs: jobs, extra: extra.passthrough)
+        }
     }
 }

@@ -39,12 +39,12 @@ struct MetricsCommand: AsyncParsableCommand {
             }
             let paths = try ContainerMetrics.containers(under: root)
             if paths.isEmpty {
-                FileHandle.standardError.write(Data("pgarchive: warning: no container (a directory with pgarchive.conf) in \(ContainerLayout(root: root).root)\n".utf8))
+                warn("no container (a directory with pgarchive.conf) in \(ContainerLayout(root: root).root)")
             }
             sources = ContainerMetrics.collect(paths)
             for source in sources {
                 if let error = source.error {
-                    FileHandle.standardError.write(Data("pgarchive: warning: \(source.path): \(error)\n".utf8))
+                    warn("\(source.path): \(error)")
                 }
             }
         } else {

@@ -21,14 +21,10 @@ struct RestoreCommand: AsyncParsableCommand {
     func run() async throws {
         let recoveryTarget = try target.target()
         let tablespaces = try TablespaceRestoreMap(arguments: tablespaceMap)
-        let container = try options.open()
-        if case .time(let date) = recoveryTarget {
-            container.logger.info("target time resolved to \(ISO8601.utc(date)) (\(TargetTimeParser.postgresLiteral(date)))")
+        let start = try await options.run(.restore, beforeLock: { $0.logResolvedTarget(recoveryTarget) }) { container in
+            try await container.restore(to: directory, target: recoveryTarget, snapshot: snapshot, port: port, socketDirectory: socketDirectory,
+                                        tablespaceMap: tablespaces)
         }
-        let lock = try container.lock(.snapshots, command: "restore")
-        defer { _ = lock }
-        let start = try await container.restore(to: directory, target: recoveryTarget, snapshot: snapshot, port: port, socketDirectory: socketDirectory,
-                                                tablespaceMap: tablespaces)
         print("start it with: \(start)")
     }
 }

@@ -37,7 +37,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard all || root != nil else {
-            try ContainerStatusCommand.show(try options.open(), json: json)
+            try ContainerStatusCommand.show(try await options.run(.status) { ContainerStatus.gather($0) }, json: json)
             return
         }
         try options.startup()
@@ -47,7 +47,7 @@ struct StatusCommand: AsyncParsableCommand {
         let directory = try Fleet.root(option: root)
         let report = Fleet.status(root: directory, paths: try Fleet.containers(under: directory))
         if json {
-            print(String(decoding: try JSONOutput.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print(Fleet.renderStatus(report), terminator: "")
         }

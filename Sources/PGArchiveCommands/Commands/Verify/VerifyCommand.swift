@@ -36,19 +36,16 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         if all && !restore { throw ValidationError("--all needs --restore") }
-        let container: Container
-        do { container = try options.open() } catch let error as PGArchiveError {
+        // The verification itself does not throw: an error here is from opening the container
+        // or taking the lock (busy: 75; e.g. a full file system: 1), so it could not run: 2.
+        let report: VerifyReport
+        do {
+            report = try await options.run(.verify, wait: !noWait) { await $0.verify(restore: restore, all: all) }
+        } catch let error as PGArchiveError {
             throw PGArchiveError(error.message, exitCode: error.exitCode == 1 ? 2 : error.exitCode)
         }
-        // Not getting the lock (busy: 75; e.g. a full file system: 1) means it could not run: 2.
-        let lock: ContainerLock
-        do { lock = try container.lock(.verify, command: "verify", wait: !noWait) } catch {
-            throw PGArchiveError(error.message, exitCode: error.exitCode == 1 ? 2 : error.exitCode)
-        }
-        defer { _ = lock }
-        let report = await container.verify(restore: restore, all: all)
         if json {
-            print(String(decoding: try JSONOutput.encode(report), as: UTF8.self))
+            try JSONOutput.print(report)
         } else {
             print(report.rendered(), terminator: "")
         }

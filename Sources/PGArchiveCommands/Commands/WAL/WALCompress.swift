@@ -17,12 +17,13 @@ struct WALCompressCommand: AsyncParsableCommand {
     @OptionGroup var options: ContainerOptions
 
     func run() async throws {
-        let container = try options.open()
-        // The summary goes to stdout; on stderr only warnings (each problem), or with -v also
-        // one line per segment.
-        var logger = container.logger
-        if !options.verbose { logger.logLevel = .notice }
-        let report = try container.compressWAL(logger: logger)
+        let report = try await options.run(.walCompress) { container in
+            // The summary goes to stdout; on stderr only warnings (each problem), or with -v
+            // also one line per segment.
+            var logger = container.logger
+            if !options.verbose { logger.logLevel = .notice }
+            return try container.compressWAL(logger: logger)
+        }
         // `compressed N segments: X → Y (ratio R) with zstd`, or why nothing was done.
         print(report.summary)
         if !report.failures.isEmpty { throw ExitCode(1) }
