@@ -70,9 +70,17 @@ let package = Package(
             dependencies: ["PGArchiveCore", "Postgres", "Btrfs"],
             resources: [.copy("Fixtures")]
         ),
+        // The command line parsed in-process: argv, validation errors, the command table.
+        .testTarget(
+            name: "PGArchiveCommandsTests",
+            dependencies: [
+                "PGArchiveCommands", "PGArchiveCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PGArchiveTestSupport", "PGArchiveCore", "Postgres", "Btrfs"]
+            dependencies: ["PGArchiveTestSupport", "PGArchiveCommands", "PGArchiveCore", "Postgres", "Btrfs"]
         ),
     ]
 )
