@@ -11,8 +11,17 @@ public enum LogView {
         guard FileManager.default.fileExists(atPath: path) else {
             throw PGArchiveError("no log yet at \(path)")
         }
-        return try await ToolCommand(executable: "tail", arguments: ["-n", String(lines)] + (follow ? ["-F"] : []) + ["--", path])
-            .runInteractive()
+        return try await tail(path, lines: lines, follow: follow).runInteractive()
+    }
+
+    /// `tail -n LINES [-F] -- PATH`.
+    public static func tail(_ path: String, lines: Int, follow: Bool) -> ToolCommand {
+        ToolCommand(executable: "tail", arguments: ["-n", String(lines)] + (follow ? ["-F"] : []) + ["--", path])
+    }
+
+    /// `tail -n 5 -F -- LOG…`: every log of `container monitor` at once.
+    public static func follow(_ logs: [String]) -> ToolCommand {
+        ToolCommand(executable: "tail", arguments: ["-n", "5", "-F", "--"] + logs)
     }
 }
 
@@ -33,7 +42,7 @@ extension Container {
     public func monitorLogs() async throws -> Int32 {
         let logs = Dashboard.currentLogs(self)
         guard !logs.isEmpty else { throw PGArchiveError("no logs yet in \(layout.logs)") }
-        return try await ToolCommand(executable: "tail", arguments: ["-n", "5", "-F", "--"] + logs).runInteractive()
+        return try await LogView.follow(logs).runInteractive()
     }
 
     /// `container upstream`: psql on the upstream's conninfo, `arguments` appended.
@@ -76,16 +85,24 @@ extension Container {
     public func extractDump(_ database: String, at time: Date?, globals: Bool, command words: [String]) async throws -> Int32 {
         let (run, directory) = try dumpRun(database, at: time)
         logger.info("using dump \(run.name) of database '\(run.database)' (source \(run.source))")
-        let tool: ToolCommand
-        if globals {
-            guard words.isEmpty else { throw PGArchiveError("--globals takes no command") }
-            tool = ToolCommand(executable: "cat", arguments: ["--", directory + "/" + DumpStore.globalsFile])
-        } else if let executable = words.first {
-            tool = ToolCommand(executable: executable, arguments: Array(words.dropFirst()) + [directory])
-        } else {
-            tool = try PgRestore(binaries: try await binaries(), directory: directory, conninfo: nil).command
+        let tool = try await Self.dumpExtractTool(directory: directory, globals: globals, command: words) {
+            try PgRestore(binaries: try await binaries(), directory: directory, conninfo: nil).command
         }
         return try await tool.runInteractive()
+    }
+
+    /// The argv of `dump extract` for the run in `directory`: `cat` of its globals.sql, the
+    /// operator's command with the directory appended, or `plainSQL` (pg_restore -f -).
+    public static func dumpExtractTool(directory: String, globals: Bool, command words: [String],
+                                       plainSQL: () async throws -> ToolCommand) async throws -> ToolCommand {
+        if globals {
+            guard words.isEmpty else { throw PGArchiveError("--globals takes no command") }
+            return ToolCommand(executable: "cat", arguments: ["--", directory + "/" + DumpStore.globalsFile])
+        }
+        if let executable = words.first {
+            return ToolCommand(executable: executable, arguments: Array(words.dropFirst()) + [directory])
+        }
+        return try await plainSQL()
     }
 
     /// `dump restore`: pg_restore of the run (or `tables` of it) into the database `conninfo`

@@ -31,41 +31,17 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         try options.startup()
         let limits = try self.limits()
+        let report: CheckReport
         if all || root != nil {
             if let container = options.container, !container.isEmpty {
                 throw PGArchiveError("give either --all/--root DIR or --container/-C PATH, not both")
             }
-            // Nagios: a root that cannot be read is UNKNOWN, not a pgarchive error (exit 1 = WARNING).
-            let paths: [String], directory: String
-            do {
-                directory = try Fleet.root(option: root)
-                paths = try Fleet.containers(under: directory)
-            } catch {
-                print("PGARCHIVE UNKNOWN: \(error.message)")
-                throw ExitCode(Int32(HealthCheck.Level.unknown.rawValue))
-            }
-            let entries = Fleet.check(paths: paths, limits: limits)
-            print(Fleet.renderCheck(root: directory, entries), terminator: "")
-            let worst = Fleet.overall(entries)
-            if worst != .ok { throw ExitCode(Int32(worst.rawValue)) }
-            return
+            report = CheckReport.fleet(root: root, limits: limits)
+        } else {
+            report = try await CheckReport.container(path: try options.containerPath(), limits: limits) // logging is set up once, above
         }
-        // Wrong permissions refuse every command; check says so as CRITICAL, in its format.
-        let layout = ContainerLayout(root: try options.containerPath())
-        let permissionProblems = ContainerPermissions.problems(layout)
-        if !permissionProblems.isEmpty {
-            print("PGARCHIVE CRITICAL: \(layout.root)")
-            for problem in permissionProblems { print("\tpermissions: CRITICAL (\(problem))") }
-            throw ExitCode(Int32(HealthCheck.Level.critical.rawValue))
-        }
-        // startup() ran above: logging is set up once.
-        let results = try await ContainerOperation.check.run(container: layout.root) { HealthCheck.run($0, limits: limits).1 }
-        let worst = HealthCheck.overall(results)
-        print("PGARCHIVE \(worst.label): \(layout.root)")
-        for result in results {
-            print("\t\(result.name): \(result.level.label) (\(result.detail))")
-        }
-        if worst != .ok { throw ExitCode(Int32(worst.rawValue)) }
+        print(report.text, terminator: "")
+        if report.level != .ok { throw ExitCode(Int32(report.level.rawValue)) }
     }
 
     /// The limits from the options, with an error naming a bad one.

@@ -11,41 +11,19 @@ struct DumpListCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Argument(help: "Only this database.", completion: .databaseNames) var database: String?
 
-    struct Entry: Encodable {
-        var run: DumpRun
-        var path: String
-        var exclusiveBytes: UInt64?
-    }
-
     func run() async throws {
-        try await options.run(.dumpList) { container in
-            let store = container.dumpStore
-            let databases: [String]
-            if let database {
-                _ = try store.requireRuns(database)
-                databases = [database]
-            } else {
-                databases = store.databases()
-            }
-            var entries: [Entry] = []
-            for database in databases {
-                for run in store.runs(database) {
-                    let path = store.runDirectory(database, run.name)
-                    entries.append(Entry(run: run, path: path, exclusiveBytes: await DumpSpace.exclusive(path)))
-                }
-            }
-            if json {
-                try JSONOutput.print(entries)
-                return
-            }
-            print("DATABASE             RUN                   DATA AS OF            SOURCE                SIZE        EXCLUSIVE   SHARED FILES")
-            for e in entries {
-                let exclusive = e.exclusiveBytes.map { ByteCount.human(Int64($0)) } ?? "?"
-                print("\(e.run.database.padded(20)) \(e.run.name.padded(21)) \(ISO8601.utc(e.run.dataAsOf).padded(21)) \(e.run.source.padded(21)) \(ByteCount.human(Int64(e.run.size)).padded(11)) \(exclusive.padded(11)) \(e.run.sharedFiles)/\(e.run.files)")
-            }
-            for path in store.leftovers() {
-                warn("\(path) is incomplete (an interrupted dump create or expire); the next dump create removes it")
-            }
+        let (entries, leftovers) = try await options.run(.dumpList) { try await $0.dumpListing(database: database) }
+        if json {
+            try JSONOutput.print(entries)
+            return
+        }
+        print("DATABASE             RUN                   DATA AS OF            SOURCE                SIZE        EXCLUSIVE   SHARED FILES")
+        for e in entries {
+            let exclusive = e.exclusiveBytes.map { ByteCount.human(Int64($0)) } ?? "?"
+            print("\(e.run.database.padded(20)) \(e.run.name.padded(21)) \(ISO8601.utc(e.run.dataAsOf).padded(21)) \(e.run.source.padded(21)) \(ByteCount.human(Int64(e.run.size)).padded(11)) \(exclusive.padded(11)) \(e.run.sharedFiles)/\(e.run.files)")
+        }
+        for path in leftovers {
+            warn("\(path) is incomplete (an interrupted dump create or expire); the next dump create removes it")
         }
     }
 }

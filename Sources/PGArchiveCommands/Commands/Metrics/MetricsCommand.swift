@@ -54,10 +54,7 @@ struct MetricsCommand: AsyncParsableCommand {
         }
         let text = ContainerMetrics.render(sources)
         if let output {
-            // Absolute, so the temporary file lands beside the target (rename needs one file
-            // system); readable by node_exporter, which usually runs as another user.
-            let path = output.hasPrefix("/") ? output : FileManager.default.currentDirectoryPath + "/" + output
-            try AtomicFile.write(text, to: path, mode: 0o644)
+            try ContainerMetrics.write(text, to: output)
         } else {
             print(text, terminator: "")
         }

@@ -6,12 +6,7 @@ import PGArchiveCore
 func runRetention(options: ContainerOptions, thin: Bool, show: Bool, noWait: Bool) async throws {
     try await options.run(thin ? .snapshotThin : .snapshotExpire, wait: !noWait) { container in
         let plan = try await container.retentionPlan(thin: thin)
-        for decision in plan.snapshots { print("\(show ? "would delete" : "delete") snapshot \(decision.name): \(decision.reason)") }
-        if let cutoff = plan.walCutoff {
-            print("\(show ? "would delete" : "delete") \(plan.wal.count) WAL segments before \(cutoff) (the oldest REDO point a kept snapshot, clone or the standby needs)")
-        }
-        if !plan.walBlockedBy.isEmpty { print("\(show ? "would delete" : "delete") no WAL: \(plan.walBlockedBy.joined(separator: "; "))") }
-        if plan.snapshots.isEmpty && plan.wal.isEmpty && plan.walBlockedBy.isEmpty { print("nothing to \(thin ? "thin" : "expire")") }
+        print(plan.rendered(thin: thin, show: show), terminator: "")
         if !show { try container.apply(plan) }
     }
 }
