@@ -14,11 +14,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
-        // The executable only parses the command line and calls into PGArchiveCore.
-        .executableTarget(
-            name: "pgarchive",
+        // The executable: a thin main that runs the command tree.
+        .executableTarget(name: "pgarchive", dependencies: ["PGArchiveCommands"]),
+        // The command tree: it only parses the command line, calls into PGArchiveCore and
+        // prints. A library, so tests parse argv in-process.
+        .target(
+            name: "PGArchiveCommands",
             dependencies: [
-                "PGArchiveCore", "Postgres", "Btrfs",
+                "PGArchiveCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,9 +73,17 @@ let package = Package(
             dependencies: ["PGArchiveCore", "Postgres", "Btrfs", "WALCodec"],
             resources: [.copy("Fixtures")]
         ),
+        // The command line parsed in-process: argv, validation errors, the command table.
+        .testTarget(
+            name: "PGArchiveCommandsTests",
+            dependencies: [
+                "PGArchiveCommands", "PGArchiveCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["PGArchiveTestSupport", "PGArchiveCore", "Postgres", "Btrfs"]
+            dependencies: ["PGArchiveTestSupport", "PGArchiveCommands", "PGArchiveCore", "Postgres", "Btrfs"]
         ),
     ]
 )

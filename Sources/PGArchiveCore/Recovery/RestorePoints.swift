@@ -38,14 +38,13 @@ public struct RestorePointStore: Sendable {
 extension Container {
     public var restorePoints: RestorePointStore { RestorePointStore(layout: layout) }
 
-    /// Creates a restore point on the upstream and records its LSN and time.
+    /// Creates a restore point on the upstream and records its LSN and time; the caller holds
+    /// the restore points lock.
     public func createRestorePoint(_ name: String) throws -> RestorePoint {
         try ObjectName.validate(name, kind: "restore point")
         guard name.utf8.count < 64 else { throw PGArchiveError("restore point names are limited to 63 bytes by PostgreSQL") }
-        // Two creates at once would each read the file, then the second write would drop the
-        // first one's point (and a name could be made twice): one at a time.
-        let lock = try self.lock(.restorePoints, command: "restorepoint create \(name)")
-        defer { _ = lock }
+        // Runs under the restore points lock (ContainerOperation.restorePointCreate): two
+        // creates at once would drop a point or make a name twice.
         if try restorePoints.find(name) != nil {
             throw PGArchiveError("restore point '\(name)' exists already; recovery would stop at the first one of that name, so choose another")
         }
