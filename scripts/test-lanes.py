@@ -11,7 +11,7 @@ where TESTS is the comma-separated list of test cases ("Module.Class/method") th
 bundle takes as its argument, and the last line "total N" the number of test cases planned
 (make test checks that this many ran). A class is never split within a version, so its
 tests keep running one after another (the disk-full tests share one small file system), and
-the unit tests stay together. Longest first onto the least loaded lane (LPT scheduling).
+each module of unit tests stays together. Longest first onto the least loaded lane (LPT scheduling).
 """
 import argparse
 import re
@@ -62,12 +62,12 @@ def main():
         for t in chosen:
             module, rest = t.split(".", 1)
             cls = rest.split("/", 1)[0]
-            # The unit tests are one job: they take about a minute together.
-            key = (module, "" if module == "PGArchiveCoreTests" else cls)
+            # Each module of unit tests is one job: they take about a minute together.
+            key = (module, cls if module == "IntegrationTests" else "")
             by_class[key].append(t)
         for (module, cls), members in by_class.items():
             if not cls:
-                seconds = times.get(module, DEFAULT_SECONDS)
+                seconds = times.get(module, 5.0)
             else:
                 seconds = sum(times.get(t.split(".", 1)[1], DEFAULT_SECONDS) for t in members)
             jobs.append((seconds, version, module, cls, members))
