@@ -72,7 +72,7 @@ final class ContainerIntegrationTests: XCTestCase {
         XCTAssertTrue(status.stdout.contains("slot:             active"), status.stdout)
         XCTAssertTrue(status.stdout.contains("health:           ok"), status.stdout)
 
-        // Layout and permissions of DESIGN.md §2.
+        // Layout and permissions of docs/ARCHITECTURE.md, The container.
         var st = stat()
         XCTAssertEqual(stat(container.path, &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o700)

@@ -4,7 +4,7 @@ import PGArchiveTestSupport
 import Postgres
 import XCTest
 
-/// A restore reaches its target or fails (DESIGN.md §4, invariant 10): a gap in the WAL is
+/// A restore reaches its target or fails (docs/ARCHITECTURE.md, invariants): a gap in the WAL is
 /// named before anything starts, a clone whose recovery ended short is caught after its
 /// promotion, `wal fetch` stops recovery on a broken configuration instead of reporting
 /// "not in the archive", and `restore --to` includes the WAL kept from before a resync.

@@ -76,8 +76,8 @@ extension ContainerLayout {
     public var retiredMarker: String { root + "/RETIRED" }
 }
 
-/// The container directory must be 0700 and pgarchive.conf 0600 (DESIGN.md invariant: no
-/// other user reads WAL, data files or the settings). Every command checks this when it opens
+/// The container directory must be 0700 and pgarchive.conf 0600 (docs/ARCHITECTURE.md,
+/// invariants: no other user reads WAL, data files or the settings). Every command checks this when it opens
 /// the container, before it changes anything; `check` reports it as CRITICAL.
 public enum ContainerPermissions {
     /// One line per problem, naming the path, its mode and the command that fixes it; empty

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where everything of one container lives (DESIGN.md §2). Pure path arithmetic.
+/// Where everything of one container lives (docs/ARCHITECTURE.md, The container). Pure path arithmetic.
 public struct ContainerLayout: Sendable, Equatable {
     /// Absolute, standardised path of the container directory.
     public let root: String

@@ -7,7 +7,7 @@ import Foundation
 /// swift-atomics and swift-metrics), while `pgarchive metrics` is a one-shot snapshot of
 /// gauges, printed or written to a file for node_exporter's textfile collector. Three new
 /// package dependencies for about sixty lines of formatting would not pass review
-/// (DESIGN.md §5). What matters is here: one `# HELP` and one `# TYPE` line per metric
+/// (docs/ARCHITECTURE.md, Dependencies). What matters is here: one `# HELP` and one `# TYPE` line per metric
 /// family, all samples of a family together, label values escaped (`\\`, `\"`, `\n`),
 /// numbers in Go's float syntax (`NaN`, `+Inf`, `-Inf`), and a sample whose value is not
 /// known (replay lag while the standby is down) left out rather than reported as 0.

@@ -1,8 +1,8 @@
 import Foundation
 import Postgres
 
-/// What a restore must reach, measured before it starts (DESIGN.md §4, invariant 10: a
-/// restore reaches its target or fails).
+/// What a restore must reach, measured before it starts (docs/ARCHITECTURE.md, the
+/// invariant "a restore reaches its target or fails").
 public struct RecoveryExpectation: Sendable, Equatable {
     public var target: RecoveryTarget
     /// For `--latest`: the start LSN of the last complete WAL record in the archive's newest
