@@ -88,6 +88,7 @@ final class CoreUnitTests: XCTestCase {
             standby_port = 5433
             expire_after = '2 weeks'
             thin_daily_after = 36h
+            thin_hourly_after = '6 hours'
             wal_compression = none
             btrfs_compression = zlib
             dump_keep = 14
@@ -103,6 +104,7 @@ final class CoreUnitTests: XCTestCase {
         XCTAssertEqual(config.standbyPort, 5433)
         XCTAssertEqual(config.expireAfter, TimeSpan(seconds: 14 * 86400))
         XCTAssertEqual(config.thinDailyAfter, TimeSpan(seconds: 36 * 3600))
+        XCTAssertEqual(config.thinHourlyAfter, TimeSpan(seconds: 6 * 3600))
         XCTAssertEqual(config.walCompression, "none")
         XCTAssertEqual(config.btrfsCompression, "zlib")
         XCTAssertEqual(config.dumpKeep, 14)
@@ -122,7 +124,7 @@ final class CoreUnitTests: XCTestCase {
                                  + "upstream_replication, slot, pg_bindir, upstream_version, standby_port, expire_after, "
                                  + "thin_daily_after, wal_compression, btrfs_compression, dump_keep, dump_expire_after, dump_jobs, "
                                  + "snapshot_max_restartpoint_age, clone_port_base, maintenance_command, "
-                                 + "watchdog_stuck_after, disk_warning, disk_critical, standby_user, system_identifier, synchronous, clone_listen_addresses, thin_time_zone, verify_amcheck")
+                                 + "watchdog_stuck_after, disk_warning, disk_critical, standby_user, system_identifier, synchronous, clone_listen_addresses, thin_time_zone, thin_hourly_after, verify_amcheck")
     }
 
     func testContainerConfigBadValuesNameFileAndLine() {

@@ -129,6 +129,32 @@ final class RetentionTests: XCTestCase {
         for decision in decisions { XCTAssertTrue(decision.reason.contains("2026-03-10"), decision.reason) }
     }
 
+    func testThinKeepsOneAnHourAfterADayAndOneADayAfterAWeek() {
+        // Every 15 minutes from 2026-03-01T00:07Z to 2026-03-10T23:52Z, as cron takes them.
+        let start = utc("2026-03-01T00:07:00Z")
+        let all = (0..<(10 * 96)).map { i in snapshot(ISO8601.utc(start.addingTimeInterval(Double(i) * 900))) }
+        let now = utc("2026-03-11T00:00:00Z")
+        let hourlyBefore = now.addingTimeInterval(-86400), dailyBefore = now.addingTimeInterval(-7 * 86400)
+        let decisions = Retention.thin(all, hourlyBefore: hourlyBefore, dailyBefore: dailyBefore)
+        let doomed = Set(names(decisions))
+        let kept = all.filter { !doomed.contains($0.name) }.map(\.name)
+        // Days 1-3 (before the daily bound, 2026-03-04T00:00Z): the first of each day.
+        XCTAssertEqual(kept.filter { $0 < "2026-03-04" }, ["2026-03-01T00:07:00Z", "2026-03-02T00:07:00Z", "2026-03-03T00:07:00Z"])
+        // Then until the hourly bound (2026-03-10T00:00Z): the first of each hour.
+        let hourly = kept.filter { $0 >= "2026-03-04" && $0 < "2026-03-10" }
+        XCTAssertEqual(hourly.count, 6 * 24)
+        XCTAssertTrue(hourly.allSatisfy { $0.hasSuffix(":07:00Z") }, "\(hourly.prefix(5))")
+        // The last day: every one of them.
+        XCTAssertEqual(kept.filter { $0 >= "2026-03-10" }.count, 96)
+        XCTAssertEqual(kept.count, 3 + 6 * 24 + 96)
+        XCTAssertEqual(decisions.count, all.count - kept.count, "each snapshot is decided once")
+        XCTAssertTrue(decisions.first { $0.name == "2026-03-01T00:22:00Z" }?.reason.contains("one a day") == true)
+        XCTAssertEqual(decisions.first { $0.name == "2026-03-05T10:22:00Z" }?.reason, "not the first of 2026-03-05 10:00, thinned to one an hour")
+        // Thinning what is left again changes nothing; the daily-only form is the old rule.
+        XCTAssertEqual(Retention.thin(all.filter { !doomed.contains($0.name) }, hourlyBefore: hourlyBefore, dailyBefore: dailyBefore), [])
+        XCTAssertEqual(Retention.thin(all, hourlyBefore: dailyBefore, dailyBefore: dailyBefore), Retention.thin(all, before: dailyBefore))
+    }
+
     func testThinLeavesASnapshotExactlyAtTheBoundAlone() {
         let all = [snapshot("2026-03-10T01:00:00Z"), snapshot("2026-03-10T05:00:00Z"), snapshot("2026-03-10T09:00:00Z")]
         XCTAssertEqual(names(Retention.thin(all, before: utc("2026-03-10T09:00:00Z"))), ["2026-03-10T05:00:00Z"])

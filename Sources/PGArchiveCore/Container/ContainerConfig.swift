@@ -15,6 +15,9 @@ public struct ContainerConfig: Sendable, Equatable {
     public var standbyPort: Int = 0
     public var expireAfter = TimeSpan(seconds: 30 * 86400)
     public var thinDailyAfter = TimeSpan(seconds: 7 * 86400)
+    /// Snapshots older than this are thinned to the first of each hour (cron takes one every
+    /// 15 minutes; issue 16: the replay of a restore is bounded by the WAL since the nearest).
+    public var thinHourlyAfter = TimeSpan(seconds: 86400)
     /// The time zone whose days `snapshot thin` keeps one snapshot of (IANA name).
     public var thinTimeZone = "UTC"
     public var walCompression: String = "zstd"
@@ -102,6 +105,7 @@ public struct ContainerConfig: Sendable, Equatable {
         ("synchronous", "on: pg_receivewal runs with --synchronous, for the upstream's synchronous_standby_names (zero data loss; upstream commits wait while it is down); off or on"),
         ("clone_listen_addresses", "TCP addresses clones listen on besides their socket in run/: localhost, empty for the socket only, or a comma-separated list of addresses or '*' (other hosts then need a password)"),
         ("thin_time_zone", "time zone whose days snapshot thin keeps one snapshot of: an IANA name such as UTC or Europe/Berlin"),
+        ("thin_hourly_after", "snapshots older than this are thinned to one per hour (the first of each hour)"),
         ("verify_amcheck", "on: verify --restore checks the restored clone with pg_amcheck (the amcheck extension must be installed for the upstream's version); off skips it, and verify says so"),
     ]
 
@@ -154,6 +158,7 @@ public struct ContainerConfig: Sendable, Equatable {
             case "standby_port": standbyPort = try integer(1024...65535)
             case "expire_after": expireAfter = try span()
             case "thin_daily_after": thinDailyAfter = try span()
+            case "thin_hourly_after": thinHourlyAfter = try span()
             case "thin_time_zone":
                 guard TimeZone(identifier: entry.value) != nil else { throw bad("an IANA time zone name such as UTC or Europe/Berlin") }
                 thinTimeZone = entry.value
@@ -224,7 +229,8 @@ public struct ContainerConfig: Sendable, Equatable {
             "upstream": upstream, "upstream_replication": upstreamReplication, "slot": slot,
             "pg_bindir": pgBindir, "upstream_version": String(upstreamVersion),
             "standby_port": String(standbyPort), "expire_after": expireAfter.description,
-            "thin_daily_after": thinDailyAfter.description, "wal_compression": walCompression,
+            "thin_daily_after": thinDailyAfter.description, "thin_hourly_after": thinHourlyAfter.description,
+            "wal_compression": walCompression,
             "btrfs_compression": btrfsCompression, "dump_keep": String(dumpKeep),
             "dump_expire_after": dumpExpireAfter?.description ?? "", "dump_jobs": String(dumpJobs),
             "snapshot_max_restartpoint_age": snapshotMaxRestartpointAge.description,

@@ -14,7 +14,7 @@ public enum CronBlock {
         let jobs: [(String, String)] = [
             ("*/5 * * * *", "watchdog"),
             ("*/10 * * * *", "compress-wal"),
-            ("7 * * * *", "expire-and-create-snapshot"),
+            ("7,22,37,52 * * * *", "expire-and-create-snapshot"),
             ("30 3 * * 0", "maintenance"),
             ("15 2 * * *", "dump"),
             ("45 4 * * *", "verify --restore"),

@@ -22,14 +22,34 @@ public enum Retention {
     /// Among snapshots taken before `thinBefore`, keeps the first of each day in `timeZone`
     /// (from it the whole rest of that day can be restored by replay) and drops the others.
     public static func thin(_ snapshots: [SnapshotMetadata], before thinBefore: Date, timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> [Decision] {
+        thin(snapshots, before: thinBefore, perHour: false, timeZone: timeZone)
+    }
+
+    /// The two tiers of `snapshot thin`: one a day before `dailyBefore`, one an hour before
+    /// `hourlyBefore` (the first of a day is also the first of its hour, so the tiers agree).
+    public static func thin(_ snapshots: [SnapshotMetadata], hourlyBefore: Date, dailyBefore: Date,
+                            timeZone: TimeZone = TimeZone(identifier: "UTC")!) -> [Decision] {
+        let daily = thin(snapshots, before: dailyBefore, perHour: false, timeZone: timeZone)
+        let doomed = Set(daily.map(\.name))
+        let hourly = thin(snapshots, before: hourlyBefore, perHour: true, timeZone: timeZone).filter { !doomed.contains($0.name) }
+        let reasons = Dictionary((daily + hourly).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return snapshots.sorted { $0.checkpointTime < $1.checkpointTime }.compactMap { reasons[$0.name] }
+    }
+
+    static func thin(_ snapshots: [SnapshotMetadata], before thinBefore: Date, perHour: Bool, timeZone: TimeZone) -> [Decision] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        var seenDays = Set<DateComponents>()
+        var seen = Set<DateComponents>()
         var result: [Decision] = []
+        let units: Set<Calendar.Component> = perHour ? [.year, .month, .day, .hour] : [.year, .month, .day]
         for snapshot in snapshots.sorted(by: { $0.checkpointTime < $1.checkpointTime }) where snapshot.checkpointTime < thinBefore {
-            let day = calendar.dateComponents([.year, .month, .day], from: snapshot.checkpointTime)
-            if !seenDays.insert(day).inserted {
-                result.append(Decision(name: snapshot.name, reason: "not the first of \(String(format: "%04d-%02d-%02d", day.year!, day.month!, day.day!)), thinned to one a day"))
+            let slot = calendar.dateComponents(units, from: snapshot.checkpointTime)
+            if !seen.insert(slot).inserted {
+                let day = String(format: "%04d-%02d-%02d", slot.year!, slot.month!, slot.day!)
+                let reason = perHour
+                    ? "not the first of \(day) \(String(format: "%02d", slot.hour!)):00, thinned to one an hour"
+                    : "not the first of \(day), thinned to one a day"
+                result.append(Decision(name: snapshot.name, reason: reason))
             }
         }
         return result
@@ -59,7 +79,8 @@ extension Container {
         public var walBlockedBy: [String] = []
     }
 
-    /// `EXPIRE_DATE` / `THIN_DAILY_DATE` override the configured spans (as in the original tool).
+    /// `EXPIRE_DATE` / `THIN_DAILY_DATE` / `THIN_HOURLY_DATE` override the configured spans
+    /// (as in the original tool).
     func boundary(_ variable: String, span: TimeSpan, now: Date) throws -> Date {
         if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
             return try TargetTimeParser.parse(text)
@@ -71,7 +92,8 @@ extension Container {
     public func retentionPlan(thin: Bool, now: Date = Date()) async throws -> RetentionPlan {
         let all = try snapshots.list()
         let decisions = thin
-            ? Retention.thin(all, before: try boundary("THIN_DAILY_DATE", span: config.thinDailyAfter, now: now),
+            ? Retention.thin(all, hourlyBefore: try boundary("THIN_HOURLY_DATE", span: config.thinHourlyAfter, now: now),
+                             dailyBefore: try boundary("THIN_DAILY_DATE", span: config.thinDailyAfter, now: now),
                              timeZone: TimeZone(identifier: config.thinTimeZone) ?? TimeZone(identifier: "UTC")!)
             : Retention.expire(all, before: try boundary("EXPIRE_DATE", span: config.expireAfter, now: now))
         let doomed = Set(decisions.map(\.name))
