@@ -238,4 +238,97 @@ final class SnapshotChooserTests: XCTestCase {
         XCTAssertFalse(s.isComplete(12))
         XCTAssertFalse(s.isComplete(20))
     }
+
+    // MARK: across timelines
+
+    /// A (timeline 1, 08:00) and B (timeline 2, after a failover switched at 0/3000000).
+    /// LSNs keep growing across a switch, so the rules compare positions the same way, and
+    /// every plan follows the newest timeline.
+    func testChoiceAcrossATimelineSwitch() throws {
+        var (a, b) = try twoSnapshots()
+        a.timeline = 1
+        b.timeline = 2
+        XCTAssertEqual(b.redoSegment.description, "000000020000000000000003")
+        XCTAssertEqual(try choose(.lsn(LSN("0/3800000")!), [a, b]), a.name, "after the switch, before B is consistent")
+        XCTAssertEqual(try choose(.lsn(LSN("0/5000000")!), [b, a]), b.name)
+        XCTAssertEqual(try choose(.time(utc("2026-11-21T09:12:00Z")), [a, b]), a.name)
+        XCTAssertEqual(try choose(.time(utc("2026-11-21T09:20:00Z")), [a, b]), b.name)
+        XCTAssertEqual(try choose(.latest, [b, a]), b.name)
+        for target: RecoveryTarget in [.latest, .immediate, .lsn(LSN("0/3800000")!), .time(utc("2026-11-21T09:20:00Z"))] {
+            let plan = try RecoveryPlan.resolve(target, snapshot: nil, among: [a, b], restorePoints: [], now: nil)
+            XCTAssertEqual(plan.timeline, "latest", "\(target)")
+        }
+    }
+
+    // MARK: the plan (RecoveryPlan.resolve)
+
+    func plan(_ target: RecoveryTarget, snapshot: SnapshotMetadata? = nil, _ snapshots: [SnapshotMetadata],
+              points: [RestorePoint] = [], now: Date? = nil) throws -> RecoveryPlan {
+        try RecoveryPlan.resolve(target, snapshot: snapshot, among: snapshots, restorePoints: points, now: now)
+    }
+
+    func planError(_ target: RecoveryTarget, snapshot: SnapshotMetadata? = nil, _ snapshots: [SnapshotMetadata],
+                   points: [RestorePoint] = [], now: Date? = nil, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            let made = try plan(target, snapshot: snapshot, snapshots, points: points, now: now)
+            XCTFail("planned \(made.snapshot.name) for \(target)", file: file, line: line)
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func testPlanResolvesRestorePointsByName() throws {
+        let (a, b) = try twoSnapshots()
+        let early = RestorePoint(name: "early", lsn: LSN("0/3000000")!, createdAt: utc("2026-11-21T08:30:00Z"))
+        let late = RestorePoint(name: "late", lsn: LSN("0/6000000")!, createdAt: utc("2026-11-21T10:00:00Z"))
+        var made = try plan(.restorePoint("early"), [a, b], points: [late, early])
+        XCTAssertEqual(made.snapshot.name, a.name)
+        XCTAssertEqual(made.restorePoint, early)
+        made = try plan(.restorePoint("late"), [a, b], points: [late, early])
+        XCTAssertEqual(made, RecoveryPlan(target: .restorePoint("late"), snapshot: b, restorePoint: late))
+        // Not made through pgarchive: only with --snapshot, and then without a position.
+        XCTAssertTrue(planError(.restorePoint("other"), [a, b], points: [early]).contains("restore point 'other' was not made through pgarchive"))
+        made = try plan(.restorePoint("other"), snapshot: a, [], points: [early])
+        XCTAssertEqual(made, RecoveryPlan(target: .restorePoint("other"), snapshot: a, restorePoint: nil))
+        // A name that cannot be one is refused before any snapshot is looked at.
+        XCTAssertTrue(planError(.restorePoint("../x"), snapshot: a, []).contains("invalid restore point name '../x'"))
+        XCTAssertTrue(planError(.restorePoint(""), [a, b]).contains("restore point name must not be empty"))
+        // Other kinds carry none.
+        XCTAssertNil(try plan(.latest, [a, b], points: [early]).restorePoint)
+    }
+
+    func testPlanTakesTheExplicitSnapshotForEveryKind() throws {
+        let (a, b) = try twoSnapshots()
+        let targets: [RecoveryTarget] = [.time(utc("2026-11-21T09:20:00Z")), .lsn(LSN("0/5000000")!), .xid(5000), .immediate, .latest]
+        for target in targets {
+            XCTAssertEqual(try plan(target, snapshot: a, [a, b]).snapshot.name, a.name, "\(target)")
+            XCTAssertEqual(try plan(target, snapshot: a, []).snapshot.name, a.name, "\(target): the list is not needed")
+        }
+    }
+
+    func testPlanChoosesForEveryKindAndSaysWhenNoSnapshotIsEarlyEnough() throws {
+        let (a, b) = try twoSnapshots()
+        let (p, q) = try xidSnapshots()
+        XCTAssertEqual(try plan(.time(utc("2026-11-21T09:20:00Z")), [a, b]).snapshot.name, b.name)
+        XCTAssertEqual(try plan(.lsn(LSN("0/2000200")!), [a, b]).snapshot.name, a.name)
+        XCTAssertEqual(try plan(.xid(104), [p, q]).snapshot.name, p.name)
+        XCTAssertEqual(try plan(.immediate, [a, b]).snapshot.name, b.name)
+        XCTAssertEqual(try plan(.latest, [a, b]).snapshot.name, b.name)
+        XCTAssertTrue(planError(.time(utc("2026-11-21T08:00:02Z")), [a, b]).contains("is before the oldest snapshot's consistent point: \(a.name) is restorable from 2026-11-21T08:00:03Z on"))
+        XCTAssertTrue(planError(.lsn(LSN("0/20001FF")!), [a, b]).contains("target LSN 0/20001FF is before the oldest snapshot's consistent point"))
+        let old = RestorePoint(name: "old", lsn: LSN("0/2000000")!, createdAt: utc("2026-11-21T07:00:00Z"))
+        XCTAssertTrue(planError(.restorePoint("old"), [a, b], points: [old]).contains("restore point 'old' (LSN 0/2000000) is before the oldest snapshot's consistent point (\(a.name), LSN 0/2000200)"))
+        XCTAssertTrue(planError(.xid(99), [p, q]).contains("transaction 99 (full id 3:99) had already committed"))
+        XCTAssertTrue(planError(.latest, []).contains("there are no snapshots to restore from"))
+    }
+
+    func testPlanRefusesAFutureTimeOnlyWhenAskedTo() throws {
+        let (a, b) = try twoSnapshots()
+        let now = utc("2026-11-21T10:00:00Z")
+        XCTAssertEqual(planError(.time(utc("2026-11-21T10:01:01Z")), [a, b], now: now), "target 2026-11-21T10:01:01Z is in the future")
+        XCTAssertTrue(planError(.time(utc("2026-11-21T10:01:01Z")), snapshot: a, [], now: now).contains("is in the future"), "also with --snapshot")
+        XCTAssertEqual(try plan(.time(utc("2026-11-21T10:01:00Z")), [a, b], now: now).snapshot.name, b.name, "a minute's slack")
+        XCTAssertEqual(try plan(.time(utc("2026-11-21T10:01:01Z")), [a, b], now: nil).snapshot.name, b.name, "restore --to: left to PostgreSQL")
+    }
 }

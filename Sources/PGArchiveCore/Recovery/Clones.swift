@@ -3,41 +3,6 @@ import Foundation
 import Logging
 import Postgres
 
-/// Where a clone's recovery stops. Exactly one kind per clone.
-public enum RecoveryTarget: Codable, Sendable, Equatable, CustomStringConvertible {
-    case time(Date)
-    case restorePoint(String)
-    case lsn(LSN)
-    case xid(UInt64)
-    /// Stop as soon as the snapshot is consistent.
-    case immediate
-    /// Replay everything in the archive, the newest `.partial` segment included.
-    case latest
-
-    /// The recovery_target_* settings for postgresql.conf.
-    public var settings: [(String, String)] {
-        switch self {
-        case .time(let date): return [("recovery_target_time", TargetTimeParser.postgresLiteral(date))]
-        case .restorePoint(let name): return [("recovery_target_name", name)]
-        case .lsn(let lsn): return [("recovery_target_lsn", lsn.description)]
-        case .xid(let xid): return [("recovery_target_xid", String(xid))]
-        case .immediate: return [("recovery_target", "immediate")]
-        case .latest: return []
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .time(let date): return "time \(TargetTimeParser.postgresLiteral(date)) (\(ISO8601.utc(date)))"
-        case .restorePoint(let name): return "restore point \(name)"
-        case .lsn(let lsn): return "LSN \(lsn)"
-        case .xid(let xid): return "transaction \(xid)"
-        case .immediate: return "the snapshot's consistent point (immediate)"
-        case .latest: return "the newest WAL in the archive (latest)"
-        }
-    }
-}
-
 /// What pgarchive records about a clone, inside it as `pgarchive.clone.json`.
 public struct CloneMetadata: Codable, Sendable, Equatable {
     public var name: String
@@ -132,20 +97,8 @@ extension Container {
             }
             throw PGArchiveError("clone '\(name)' exists already; delete it first (`pgarchive clone delete \(name)`) or pick another name")
         }
-        if case .time(let date) = target, date > Date().addingTimeInterval(60) {
-            throw PGArchiveError("target \(ISO8601.utc(date)) is in the future")
-        }
-        var restorePoint: RestorePoint?
-        if case .restorePoint(let rp) = target {
-            try ObjectName.validate(rp, kind: "restore point")
-            restorePoint = try restorePoints.find(rp)
-        }
-        let base: SnapshotMetadata
-        if let explicit {
-            base = try snapshots.get(explicit)
-        } else {
-            base = try SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
-        }
+        let plan = try recoveryPlan(for: target, snapshot: explicit, refusingFutureTimes: true)
+        let base = plan.snapshot
         removeCloneLeftovers()
         let port = try clonePort(for: name)
         let directory = clones.temporaryDirectory(for: name)
@@ -156,7 +109,7 @@ extension Container {
             guard outside.isEmpty else {
                 throw PGArchiveError("clone \(name) not created: " + outside.joined(separator: "; ") + ". This snapshot predates pgarchive's tablespace mapping; a clone of it would read and write another copy's tablespace. Use a snapshot taken after `pgarchive container resync`")
             }
-            try prepareRecovery(dataDirectory: directory, target: target, port: port, listen: config.cloneListenAddresses, allow: allow)
+            try prepareRecovery(dataDirectory: directory, plan: plan, port: port, listen: config.cloneListenAddresses, allow: allow)
             var metadata = CloneMetadata(name: name, snapshot: base.name, target: target, port: port, createdAt: Date())
             if !allow.isEmpty { metadata.allow = allow }
             try AtomicFile.write(try SnapshotStore.encoder.encode(metadata), to: directory + "/" + CloneStore.metadataFile)
@@ -175,10 +128,11 @@ extension Container {
 
     /// Prepares a copy of the standby's data directory for a targeted recovery that ends in
     /// promotion (DESIGN.md §3): no postmaster.pid/opts or standby.signal, a recovery.signal,
-    /// restore_command with --partial-ok, one recovery target, its own port, archiving off.
+    /// restore_command with --partial-ok, one recovery target, its own port, archiving off
+    /// (the recovery settings from `RecoverySettings.clone`).
     /// backup_label, if any, is kept: removing it would corrupt the copy.
-    func prepareRecovery(dataDirectory: String, target: RecoveryTarget, port: Int, listen: String,
-                         restoreCommand: String? = nil, allow: [CloneAccessRule] = []) throws {
+    func prepareRecovery(dataDirectory: String, plan: RecoveryPlan, port: Int, listen: String,
+                         allow: [CloneAccessRule] = []) throws {
         let fm = FileManager.default
         for file in ["postmaster.pid", "postmaster.opts", "standby.signal"] {
             try? fm.removeItem(atPath: dataDirectory + "/" + file)
@@ -191,12 +145,11 @@ extension Container {
         }
         var conf = ServerConfiguration(
             port: port, socketDirectory: layout.run,
-            restoreCommand: restoreCommand ?? ServerConfiguration.restoreCommand(
-                pgarchiveExecutable: SelfExecutable.path, container: layout.root, partialOK: true),
+            restoreCommand: RecoverySettings.cloneRestoreCommand(container: layout.root),
             upstreamSettings: upstream)
         conf.listenAddresses = listen
         conf.walSegmentSize = ServerConfiguration.walSegmentSize(dataDirectory: dataDirectory)
-        conf.extra = target.settings + [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest")]
+        conf.extra = RecoverySettings.clone(plan)
         conf.extra += CloneAccess.sslSettings(dataDirectory: dataDirectory, rules: allow, logger: logger)
         try AtomicFile.write(conf.rendered(), to: dataDirectory + "/postgresql.conf")
         try AtomicFile.write(CloneAccess.hbaFile(rules: allow), to: dataDirectory + "/pg_hba.conf")

@@ -21,13 +21,8 @@ extension Container {
             let parent = (dir as NSString).deletingLastPathComponent
             guard fm.fileExists(atPath: parent) else { throw PGArchiveError("parent directory \(parent) does not exist") }
         }
-        var restorePoint: RestorePoint?
-        if case .restorePoint(let rp) = target {
-            try ObjectName.validate(rp, kind: "restore point")
-            restorePoint = try restorePoints.find(rp)
-        }
-        let base = try explicit.map { try snapshots.get($0) }
-            ?? SnapshotChooser.choose(for: target, among: try snapshots.list(), restorePoint: restorePoint)
+        let plan = try recoveryPlan(for: target, snapshot: explicit, refusingFutureTimes: false)
+        let base = plan.snapshot
         // Refuse to write a restore whose WAL has a gap (RecoveryPreflight.swift); nothing is written yet.
         _ = try await recoveryPreflight(from: base, target: target)
         let mappedTablespaces = try tablespaceMap.validate(snapshotDirectory: layout.snapshot(base.name), snapshotName: base.name)
@@ -40,7 +35,7 @@ extension Container {
             try await TablespaceRestoreMap.apply(mappedTablespaces, snapshotDirectory: layout.snapshot(base.name), dataDirectory: dir)
             let walCount = try copyWAL(from: base, to: dir + "/pgarchive_wal")
             try await gateRestoredWAL(dir + "/pgarchive_wal", dataDirectory: dir, snapshot: base.name, target: target)
-            try writeRestoredConfiguration(dir, target: target, port: port, socketDirectory: socketDirectory)
+            try writeRestoredConfiguration(dir, plan: plan, port: port, socketDirectory: socketDirectory)
             logger.info("restored snapshot \(base.name) and \(walCount) WAL files to \(dir); recovery goes to \(target)")
         } catch {
             if created { try? fm.removeItem(atPath: dir) } else {
@@ -103,31 +98,21 @@ extension Container {
     }
 
     /// Puts the upstream's configuration files back (pg_basebackup copied them and the standby
-    /// kept them as *.upstream) and adds the recovery settings to postgresql.auto.conf.
-    func writeRestoredConfiguration(_ dir: String, target: RecoveryTarget, port: Int?, socketDirectory: String?) throws {
+    /// kept them as *.upstream) and adds the recovery settings (`RecoverySettings.restored`)
+    /// to postgresql.auto.conf.
+    func writeRestoredConfiguration(_ dir: String, plan: RecoveryPlan, port: Int?, socketDirectory: String?) throws {
         let fm = FileManager.default
         for file in ["postmaster.pid", "postmaster.opts", "standby.signal", "pgarchive.upstream.conf", CloneStore.metadataFile] {
             try? fm.removeItem(atPath: dir + "/" + file)
         }
-        var auto = ""
         for file in ["postgresql.conf", "pg_hba.conf", "pg_ident.conf", "postgresql.auto.conf"] {
             let saved = dir + "/" + file + ".upstream"
             guard fm.fileExists(atPath: saved) else { continue }
             try? fm.removeItem(atPath: dir + "/" + file)
             try fm.moveItem(atPath: saved, toPath: dir + "/" + file)
         }
-        if let text = try? String(contentsOfFile: dir + "/postgresql.auto.conf", encoding: .utf8),
-           !text.hasPrefix("# ALTER SYSTEM settings are not used") {
-            auto = text.hasSuffix("\n") || text.isEmpty ? text : text + "\n"
-        }
-        var settings: [(String, String)] = [("restore_command", "cp \"pgarchive_wal/%f\" \"%p\"")]
-        settings += target.settings
-        settings += [("recovery_target_action", "promote"), ("recovery_target_timeline", "latest"), ("archive_mode", "off")]
-        if let port { settings.append(("port", String(port))) }
-        if let socketDirectory { settings.append(("unix_socket_directories", socketDirectory)) }
-        auto += "\n# Added by pgarchive restore: recovery from pgarchive_wal/. After the server is promoted,\n"
-        auto += "# remove these lines and the pgarchive_wal directory, and set archive_mode as you need.\n"
-        for (key, value) in settings { auto += "\(key) = \(ConfigFile.quote(value))\n" }
+        let existing = try? String(contentsOfFile: dir + "/postgresql.auto.conf", encoding: .utf8)
+        let auto = RecoverySettings.restoredAutoConf(existing: existing, plan: plan, port: port, socketDirectory: socketDirectory)
         try AtomicFile.write(auto, to: dir + "/postgresql.auto.conf")
         try AtomicFile.write("", to: dir + "/recovery.signal")
     }

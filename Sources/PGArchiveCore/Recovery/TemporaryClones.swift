@@ -92,9 +92,8 @@ extension Container {
               tail.contains("recovery ended before configured recovery target was reached") else { return false }
         let path = layout.clone(clone.name) + "/postgresql.conf"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let kept = lines.filter { !$0.hasPrefix("recovery_target = ") }
-        guard kept.count < lines.count, (try? AtomicFile.write(kept.joined(separator: "\n"), to: path)) != nil else { return false }
+        guard let kept = RecoverySettings.removingImmediateTarget(postgresqlConf: text),
+              (try? AtomicFile.write(kept, to: path)) != nil else { return false }
         logger.notice("clone \(clone.name): the archive's WAL ends at snapshot \(clone.snapshot)'s consistent point, where PostgreSQL cannot stop an immediate recovery; recovering to the end of the WAL instead (the same point, unless WAL arrived meanwhile)")
         return true
     }
@@ -105,7 +104,6 @@ extension Container {
     /// "no recovery target specified", not "reached consistency").
     public static func effectiveTarget(recorded: RecoveryTarget, postgresqlConf text: String?) -> RecoveryTarget {
         guard recorded == .immediate, let text else { return recorded }
-        let hasTarget = text.split(separator: "\n").contains { $0.hasPrefix("recovery_target = ") }
-        return hasTarget ? recorded : .latest
+        return RecoverySettings.hasImmediateTarget(postgresqlConf: text) ? recorded : .latest
     }
 }
