@@ -51,7 +51,11 @@ versions=${PGARCHIVE_TEST_PG_VERSIONS:-15 16 18}
 matrix_core='PITRIntegrationTests/testEveryTargetKindIsExactUnderLoad|PITRIntegrationTests/testRestoreToPlainDirectoryMatchesClone|ContainerIntegrationTests/testInitOnLoadedUpstreamReplaysNewRows|ContainerIntegrationTests/testKilledReceiverResumesFromSlotWithoutGap|VerifyIntegrationTests/testRestorePassesLeavesNothingAndIsShown'
 matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests"
 declare -A bindirs
-for v in $versions; do bindirs[$v]=$(pg_bindir_for "$v" "$PWD/.build/pg-versions"); done
+# The major-upgrade test (MajorUpgradeIntegrationTests, in the 15 leg) upgrades the 16 build to
+# the 18 one with pg_upgrade: the 15 leg installs both, whatever the subset.
+installs=$versions
+case " $versions " in *" 15 "*) installs="$versions 16 18" ;; esac
+for v in $installs; do [ -n "${bindirs[$v]:-}" ] || bindirs[$v]=$(pg_bindir_for "$v" "$PWD/.build/pg-versions"); done
 chown -R "$PGARCHIVE_USER:" .build
 
 for v in $versions; do
@@ -66,6 +70,7 @@ for v in $versions; do
         path="${bindirs[$v]}:$PATH"
     fi
     as_user env PATH="$path" PGARCHIVE_TEST_PG_VERSION="$v" PGARCHIVE_TEST_PG_BINDIR="${bindirs[$v]}" \
+        PGARCHIVE_TEST_PG16_BINDIR="${bindirs[16]:-}" PGARCHIVE_TEST_PG18_BINDIR="${bindirs[18]:-}" \
         PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" \
         swift test --skip-build --disable-swift-testing ${filter:+--filter "$filter"}
 done

@@ -27,6 +27,9 @@ public struct ContainerStatus: Sendable, Codable {
     public var upstreamReachable: Bool
     public var upstreamError: String?
     public var upstreamLSN: String?
+    /// Set when the upstream is no longer the cluster the container recorded (a major upgrade,
+    /// or another database system): pg_receivewal is stopped until `container resync`.
+    public var upstreamChange: UpstreamChange?
     public var slotActive: Bool?
     public var slotRestartLSN: String?
     public var slotWALStatus: String?
@@ -97,6 +100,10 @@ public struct ContainerStatus: Sendable, Codable {
         var problems: [String] = []
         var down = false
         if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
+        if let upstreamChange, !retired {
+            problems.append(upstreamChange.message)
+            down = true
+        }
         if !retired {
             if receiver.state != "running" { problems.append("pg_receivewal is \(receiver.state): no new WAL is being archived") }
             if standby.state != "running" { problems.append("the standby is \(standby.state)") }
@@ -156,6 +163,7 @@ public struct ContainerStatus: Sendable, Codable {
             status.upstreamReachable = true
             upstreamLSN = try upstream.currentWALLSN()
             status.upstreamLSN = upstreamLSN?.description
+            status.upstreamChange = (try? container.upstreamChange(connection: upstream)) ?? container.recordedUpstreamChange()
             let rows = try upstream.query("""
                 SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
                 FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
@@ -172,6 +180,7 @@ public struct ContainerStatus: Sendable, Codable {
             }
         } catch {
             status.upstreamError = "\(error)"
+            if status.upstreamChange == nil { status.upstreamChange = container.recordedUpstreamChange() }
         }
         let snapshots = (try? container.snapshots.list()) ?? []
         status.snapshotCount = snapshots.count
@@ -269,6 +278,9 @@ public struct ContainerStatus: Sendable, Codable {
             }
         } else {
             lines.append("upstream:         UNREACHABLE: \(upstreamError ?? "unknown error")")
+        }
+        if let upstreamChange, !retired {
+            lines.append("upstream CHANGED: PostgreSQL \(upstreamChange.recordedMajorVersion) → \(upstreamChange.upstreamServerVersion), system identifier \(upstreamChange.recordedSystemIdentifier) → \(upstreamChange.upstreamSystemIdentifier); pg_receivewal stays stopped; run: \(upstreamChange.remedy)")
         }
         lines.append("last received:    \(receivedLSN ?? "-")\(receiverWriteLSN.map { " flushed, \($0) written" } ?? "")")
         lines.append("sync state:       \(receiverSyncState ?? "-") (application_name \(receiverApplicationName ?? "-"), synchronous = \(synchronous == true ? "on" : "off"))")

@@ -48,7 +48,7 @@ extension Container {
             }
             throw error
         }
-        let binaries = try await binaries()
+        let binaries = try await binaries(forDataDirectory: dir) // its own major version (UpstreamIdentity.swift)
         return PgCtl(binaries: binaries, action: .start, dataDirectory: dir, logFile: dir + ".log", wait: true).command.description
     }
 
@@ -63,7 +63,7 @@ extension Container {
         let names = try FileManager.default.contentsOfDirectory(atPath: walDirectory).sorted()
             .filter { TablespaceGate.needsScan(layout: layout, segment: $0) }
         guard !names.isEmpty else { return }
-        let gate = TablespaceGate(layout: layout, binaries: try await binaries())
+        let gate = TablespaceGate(layout: layout, binaries: try await binaries(forDataDirectory: dataDirectory))
         let real = Tablespaces.realPath(dataDirectory) ?? dataDirectory
         for name in names {
             let path = walDirectory + "/" + name

@@ -23,7 +23,9 @@ struct ContainerCheckVersionsCommand: AsyncParsableCommand {
         print("upstream:     \(remote)")
         print("container:    made for PostgreSQL \(container.config.upstreamVersion)")
         if connection.serverMajorVersion != binaries.majorVersion || connection.serverMajorVersion != container.config.upstreamVersion {
-            throw PGArchiveError("major versions differ: upstream \(connection.serverMajorVersion), local tools \(binaries.majorVersion), container \(container.config.upstreamVersion)")
+            let upgraded = connection.serverMajorVersion != container.config.upstreamVersion
+                ? "; the upstream was upgraded: `pgarchive container resync --pg-bindir <PostgreSQL \(connection.serverMajorVersion) bin directory>` (MANUAL: Major upgrades of the upstream)" : ""
+            throw PGArchiveError("major versions differ: upstream \(connection.serverMajorVersion), local tools \(binaries.majorVersion), container \(container.config.upstreamVersion)" + upgraded)
         }
     }
 }

@@ -40,7 +40,9 @@ struct WALFetchCommand: AsyncParsableCommand {
     private func gateTablespaces(_ container: Container, source: String) async throws {
         guard TablespaceGate.needsScan(layout: container.layout, segment: segment) else { return }
         do {
-            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(), segment: segment,
+            // PostgreSQL runs restore_command in the requester's data directory: pg_waldump of
+            // its major version, which may predate a major upgrade of the upstream.
+            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(forDataDirectory: FileManager.default.currentDirectoryPath), segment: segment,
                                              destination: destination, source: source, isClone: partialOK)
         } catch let error as PGArchiveError {
             if !error.message.isEmpty { FileHandle.standardError.write(Data("pgarchive wal fetch: \(error.message)\n".utf8)) }
@@ -57,7 +59,11 @@ struct WALFetchCommand: AsyncParsableCommand {
     /// `run()` for the exit code.
     func fetch() throws -> (Container, String) {
         let container = try options.open()
-        let source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
+        // PostgreSQL runs restore_command in the requester's data directory: its pg_control
+        // says which database system's segment it needs (after a major upgrade, two share names).
+        let source = try WALArchive(directory: container.layout.walArchive).fetch(
+            segment, to: destination, partialOK: partialOK,
+            systemIdentifier: WALArchive.systemIdentifier(dataDirectory: FileManager.default.currentDirectoryPath))
         if options.verbose { container.logger.debug("served \(source)") }
         return (container, source)
     }
