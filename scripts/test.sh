@@ -47,9 +47,10 @@ versions=${PGARCHIVE_TEST_PG_VERSIONS:-15 16 18}
 # Every version: restore exactness (every target kind under load, --latest with the partial
 # segment, restore --to), init of a loaded upstream, a killed receiver resuming, verify
 # --restore. The newest (18) also: dumps, a promoted upstream followed onto timeline 2, and
-# the kill -9 crash suite. Together about 6 minutes more than the 15 run.
+# the kill -9 crash suite, and 18's idle_replication_slot_timeout invalidation. Together about 6
+# minutes more than the 15 run.
 matrix_core='PITRIntegrationTests/testEveryTargetKindIsExactUnderLoad|PITRIntegrationTests/testRestoreToPlainDirectoryMatchesClone|ContainerIntegrationTests/testInitOnLoadedUpstreamReplaysNewRows|ContainerIntegrationTests/testKilledReceiverResumesFromSlotWithoutGap|VerifyIntegrationTests/testRestorePassesLeavesNothingAndIsShown'
-matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests"
+matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests|SlotRetentionIntegrationTests/testIdleTimeoutInvalidationOnPostgreSQL18IsNamedAsSuch"
 declare -A bindirs
 # The major-upgrade test (MajorUpgradeIntegrationTests, in the 15 leg) upgrades the 16 build to
 # the 18 one with pg_upgrade: the 15 leg installs both, whatever the subset.

@@ -73,6 +73,22 @@ final class UpstreamIdentityTests: XCTestCase {
         XCTAssertEqual(again.pgMajorVersion, 16)
         XCTAssertEqual(again.pgBindir, "/opt/pg16/bin")
     }
+
+    /// PostgreSQL 18's idle_replication_slot_timeout invalidates a slot with reason
+    /// idle_timeout: the advice names the setting, not max_slot_wal_keep_size.
+    func testAnIdleTimeoutInvalidationIsExplainedAsSuch() throws {
+        var s = try status()
+        s.slotActive = false
+        s.slotWALStatus = "lost"
+        s.slotInvalidationReason = "idle_timeout"
+        let detail = SlotRetention.lostAdvice(s)
+        XCTAssertTrue(detail.contains("idle_replication_slot_timeout") && detail.contains("invalidation_reason idle_timeout"), detail)
+        XCTAssertFalse(detail.contains("max_slot_wal_keep_size exceeded"), detail)
+        s.slotInvalidationReason = "wal_removed"
+        XCTAssertTrue(SlotRetention.lostAdvice(s).contains("invalidation_reason wal_removed, max_slot_wal_keep_size exceeded"), SlotRetention.lostAdvice(s))
+        s.slotInvalidationReason = nil
+        XCTAssertTrue(SlotRetention.lostAdvice(s).contains("(wal_status lost, max_slot_wal_keep_size exceeded)"), SlotRetention.lostAdvice(s))
+    }
 }
 
 /// After pg_upgrade the new cluster's first segment has the name of the old cluster's last

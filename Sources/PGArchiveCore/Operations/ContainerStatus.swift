@@ -33,6 +33,9 @@ public struct ContainerStatus: Sendable, Codable {
     public var slotActive: Bool?
     public var slotRestartLSN: String?
     public var slotWALStatus: String?
+    /// Why the upstream invalidated the slot (`pg_replication_slots.invalidation_reason`,
+    /// PostgreSQL 17 and later; absent on older servers and for a valid slot).
+    public var slotInvalidationReason: String?
     /// WAL the slot makes the upstream keep (its position − restart_lsn), in bytes.
     public var slotRetainedBytes: UInt64?
     /// The slot's `safe_wal_size` (absent when unlimited or lost).
@@ -164,8 +167,11 @@ public struct ContainerStatus: Sendable, Codable {
             upstreamLSN = try upstream.currentWALLSN()
             status.upstreamLSN = upstreamLSN?.description
             status.upstreamChange = (try? container.upstreamChange(connection: upstream)) ?? container.recordedUpstreamChange()
+            // PostgreSQL 17 release notes: "Add column pg_replication_slots.invalidation_reason
+            // to report the reason for invalid slots"; before 17 only wal_status = lost tells.
+            let reason = upstream.serverVersionNumber >= 170000 ? "s.invalidation_reason" : "NULL::text AS invalidation_reason"
             let rows = try upstream.query("""
-                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
+                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, \(reason), r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
                 FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
                 WHERE s.slot_name = $1
                 """, [container.config.slot]).rows
@@ -173,6 +179,7 @@ public struct ContainerStatus: Sendable, Codable {
                 status.slotActive = row["active"] == "t"
                 status.slotRestartLSN = row["restart_lsn"]
                 status.slotWALStatus = row["wal_status"]
+                status.slotInvalidationReason = row["invalidation_reason"]
                 status.receivedLSN = row["flush_lsn"]
                 status.receiverSyncState = row["sync_state"]
                 status.receiverWriteLSN = row["write_lsn"]
