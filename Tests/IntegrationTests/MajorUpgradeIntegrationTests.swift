@@ -15,8 +15,14 @@ import XCTest
 final class MajorUpgradeIntegrationTests: XCTestCase {
     var upstream: UpstreamCluster?
     var container: ContainerFixture?
+    /// A `restore --to` directory and the pg_ctl that runs it, stopped in tearDown.
+    var restored: (dataDirectory: String, pgCtl: String)?
 
     override func tearDown() async throws {
+        if let restored {
+            _ = try? await ToolCommand(executable: restored.pgCtl, arguments: ["-D", restored.dataDirectory, "-m", "immediate", "-w", "-t", "60", "stop"]).run()
+            try? FileManager.default.removeItem(atPath: (restored.dataDirectory as NSString).deletingLastPathComponent)
+        }
         if let container {
             for name in ["before-upgrade", "after-upgrade"] { _ = try? await container.run(["clone", "delete", "--force", name]) }
             await container.destroy()
@@ -119,6 +125,26 @@ final class MajorUpgradeIntegrationTests: XCTestCase {
         let before = try cloneNotes(container, "before-upgrade")
         XCTAssertEqual(before.version, 16)
         XCTAssertEqual(before.notes, ["16-in-snapshot", "16-before-rp"])
+        // So does `restore --to` of that snapshot: the pg_ctl it prints is 16's.
+        let scratch = try TemporaryDirectory.make(prefix: "pgarchive-upgrade-restore")
+        let port = try FreePort.find()
+        restored = (scratch + "/data", old.path("pg_ctl"))
+        let restore = try await container.run(["restore", "--to", scratch + "/data", "--snapshot", preUpgrade.name, "--restore-point", "rp_before_upgrade",
+                                               "--port", String(port), "--socket-directory", scratch])
+        XCTAssertEqual(restore.exitCode, 0, "\(restore)")
+        XCTAssertTrue(restore.stdout.contains(old.path("pg_ctl")), "restore --to prints 16's pg_ctl: \(restore.stdout)")
+        try await ToolCommand(executable: old.path("pg_ctl"), arguments: ["-D", scratch + "/data", "-l", scratch + "/data.log", "-w", "-t", "60", "start"]).runChecked()
+        let promoted = await eventually(timeout: 60) {
+            guard let c = try? Connection(conninfo: "host=\(scratch) port=\(port) dbname=postgres user=\(recorded.standbyUser)", connectTimeout: 3) else { return false }
+            defer { c.close() }
+            return (try? c.query("SELECT pg_is_in_recovery()").rows.first?[0]) == "f"
+        }
+        XCTAssertTrue(promoted, (try? String(contentsOfFile: scratch + "/data.log", encoding: .utf8)) ?? "(no log)")
+        let restoredConnection = try Connection(conninfo: "host=\(scratch) port=\(port) dbname=postgres user=\(recorded.standbyUser)", connectTimeout: 5)
+        XCTAssertEqual(restoredConnection.serverMajorVersion, 16)
+        XCTAssertEqual(try restoredConnection.query("SELECT note FROM markers ORDER BY id").rows.compactMap { $0[0] }, ["16-in-snapshot", "16-before-rp"])
+        restoredConnection.close()
+
         // One from after it runs on 18 and holds the markers of both versions.
         try await container.ok(["clone", "create", "after-upgrade", "--latest", "--start"])
         let after = try cloneNotes(container, "after-upgrade")

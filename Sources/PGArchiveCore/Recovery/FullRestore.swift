@@ -94,12 +94,14 @@ extension Container {
             guard let n = entry.name.segmentNumber(segmentSize: base.walSegmentSize), n >= first else { continue }
             names.insert(entry.name.baseName)
         }
+        var copied = 0
         for name in names.sorted() {
-            do { _ = try archive.fetch(name, to: walDirectory + "/" + name, partialOK: true) } catch {
+            // Only the snapshot's own database system's segments (after a major upgrade of the upstream the new cluster's follow: UpstreamIdentity.swift).
+            do { _ = try archive.fetch(name, to: walDirectory + "/" + name, partialOK: true, systemIdentifier: UInt64(base.systemIdentifier)); copied += 1 } catch .notFound { continue } catch {
                 throw PGArchiveError("cannot copy WAL file \(name): \(error)")
             }
         }
-        return names.count
+        return copied
     }
 
     /// Puts the upstream's configuration files back (pg_basebackup copied them and the standby
