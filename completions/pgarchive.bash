@@ -326,12 +326,16 @@ _pgarchive_container_resync() {
     repeating_flags=()
     non_repeating_flags=(-v --verbose --spread-checkpoint --version -h --help)
     repeating_options=()
-    non_repeating_options=(-C --container)
+    non_repeating_options=(-C --container --pg-bindir)
     __pgarchive_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '-C'|'--container')
+        __pgarchive_add_completions -d
+        return
+        ;;
+    '--pg-bindir')
         __pgarchive_add_completions -d
         return
         ;;

@@ -49,11 +49,16 @@ versions=${PGARCHIVE_TEST_PG_VERSIONS:-15 16 18}
 # Every version: restore exactness (every target kind under load, --latest with the partial
 # segment, restore --to), init of a loaded upstream, a killed receiver resuming, verify
 # --restore. The newest (18) also: dumps, a promoted upstream followed onto timeline 2, and
-# the kill -9 crash suite. Together about 6 minutes more than the 15 run.
+# the kill -9 crash suite, and 18's idle_replication_slot_timeout invalidation. Together about 6
+# minutes more than the 15 run.
 matrix_core='PITRIntegrationTests/testEveryTargetKindIsExactUnderLoad|PITRIntegrationTests/testRestoreToPlainDirectoryMatchesClone|ContainerIntegrationTests/testInitOnLoadedUpstreamReplaysNewRows|ContainerIntegrationTests/testKilledReceiverResumesFromSlotWithoutGap|VerifyIntegrationTests/testRestorePassesLeavesNothingAndIsShown'
-matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests"
+matrix_newest="$matrix_core|ContainerIntegrationTests/testPromotedUpstreamIsFollowedOntoTheNewTimeline|DumpIntegrationTests|CrashIntegrationTests|SlotRetentionIntegrationTests/testIdleTimeoutInvalidationOnPostgreSQL18IsNamedAsSuch"
 declare -A bindirs
-for v in $versions; do bindirs[$v]=$(pg_bindir_for "$v" "$PWD/.build/pg-versions"); done
+# The major-upgrade test (MajorUpgradeIntegrationTests, in the 15 leg) upgrades the 16 build to
+# the 18 one with pg_upgrade: the 15 leg installs both, whatever the subset.
+installs=$versions
+case " $versions " in *" 15 "*) installs="$versions 16 18" ;; esac
+for v in $installs; do [ -n "${bindirs[$v]:-}" ] || bindirs[$v]=$(pg_bindir_for "$v" "$PWD/.build/pg-versions"); done
 chown -R "$PGARCHIVE_USER:" .build
 
 # Runs, as the service user on PostgreSQL version $1, the rest of the command line.
@@ -62,6 +67,7 @@ test_env() {
     shift
     [ "$v" = 15 ] || path="${bindirs[$v]}:$PATH"
     as_user env PATH="$path" PGARCHIVE_TEST_PG_VERSION="$v" PGARCHIVE_TEST_PG_BINDIR="${bindirs[$v]}" \
+        PGARCHIVE_TEST_PG16_BINDIR="${bindirs[16]:-}" PGARCHIVE_TEST_PG18_BINDIR="${bindirs[18]:-}" \
         PGARCHIVE_TEST_REQUIRE=1 PGARCHIVE_TEST_BTRFS="$work/mnt" PGARCHIVE_TEST_SMALL_BTRFS="$work/small/mnt" PGARCHIVE_BIN="$bin" "$@"
 }
 # swift test on version $1 with --filter $2.

@@ -10,7 +10,8 @@ public final class UpstreamCluster: @unchecked Sendable {
     public let dataDirectory: String
     public let socketDirectory: String
     public let port: Int
-    public let binaries: PostgresBinaries
+    /// The programs it runs with (`upgrade(to:)` changes them).
+    public internal(set) var binaries: PostgresBinaries
     /// Arguments for `postgres` on every start, passed through `pg_ctl -o` (and so through
     /// pg_ctl's `/bin/sh`: `PgCtl` quotes them), e.g. `["-c", "cluster_name=it's"]`.
     public let serverOptions: [String]
@@ -56,9 +57,11 @@ public final class UpstreamCluster: @unchecked Sendable {
 
     /// Creates and starts a cluster. `settings` are appended to postgresql.conf (values as
     /// written there: quote strings yourself); `serverOptions` go to `postgres` on each start.
+    /// `binaries`: another version's programs than the one under test (a major upgrade test).
     public init(name: String = "upstream", settings: [String: String] = [:], initdbArguments: [String] = [],
-                serverOptions: [String] = [], file: StaticString = #filePath, line: UInt = #line) async throws {
-        binaries = try Self.requireBinaries(file: file, line: line)
+                serverOptions: [String] = [], binaries explicitBinaries: PostgresBinaries? = nil,
+                file: StaticString = #filePath, line: UInt = #line) async throws {
+        binaries = try explicitBinaries ?? Self.requireBinaries(file: file, line: line)
         self.serverOptions = serverOptions
         directory = try TemporaryDirectory.make(prefix: "pgarchive-\(name)")
         dataDirectory = directory + "/data"
@@ -91,8 +94,8 @@ public final class UpstreamCluster: @unchecked Sendable {
     /// The version matrix is only worth its time if the server really is the version under test.
     private func checkServerVersion() throws {
         let number = try scalar("SHOW server_version_num").flatMap { Int($0) } ?? 0
-        guard number / 10000 == Self.majorVersion else {
-            throw PGArchiveTestError("the test upstream runs server_version_num \(number), not PostgreSQL \(Self.majorVersion) (\(binaries.bindir))")
+        guard number / 10000 == binaries.majorVersion else {
+            throw PGArchiveTestError("the test upstream runs server_version_num \(number), not PostgreSQL \(binaries.majorVersion) (\(binaries.bindir))")
         }
     }
 

@@ -36,6 +36,33 @@ final class SlotRetentionIntegrationTests: XCTestCase {
         }
     }
 
+    /// PostgreSQL 18 invalidates a slot nothing streamed from for idle_replication_slot_timeout
+    /// (wal_status lost, invalidation_reason idle_timeout): status, check and the watchdog name
+    /// that setting, not max_slot_wal_keep_size. Runs in make test's PostgreSQL 18 leg.
+    func testIdleTimeoutInvalidationOnPostgreSQL18IsNamedAsSuch() async throws {
+        guard UpstreamCluster.majorVersion >= 18 else { throw XCTSkip("idle_replication_slot_timeout is new in PostgreSQL 18") }
+        let upstream = try await UpstreamCluster(name: "slotidle")
+        self.upstream = upstream
+        let container = try ContainerFixture(name: "c")
+        self.container = container
+        try await container.ok(["container", "init", "--upstream", upstream.conninfo])
+        try await container.ok(["wal", "stop"])
+        try upstream.sql("ALTER SYSTEM SET idle_replication_slot_timeout = '1s'")
+        _ = try upstream.scalar("SELECT pg_reload_conf()")
+        try await Task.sleep(for: .seconds(2))
+        try upstream.sql("CHECKPOINT")
+        XCTAssertEqual(try upstream.scalar("SELECT wal_status || ' ' || invalidation_reason FROM pg_replication_slots"), "lost idle_timeout")
+
+        let json = try await container.run(["container", "status", "--json"])
+        try await StatusSchema.assertValid(json.stdout)
+        let status = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(status?["slotInvalidationReason"] as? String, "idle_timeout", json.stdout)
+        let line = try await slotLine(container)
+        XCTAssertEqual(line.level, "CRITICAL", line.output)
+        XCTAssertTrue(line.detail.contains("idle_replication_slot_timeout") && line.detail.contains("invalidation_reason idle_timeout"), line.detail)
+        XCTAssertFalse(line.detail.contains("max_slot_wal_keep_size exceeded"), line.detail)
+    }
+
     func testStoppedReceiverDrivesCheckFromOKToWarningToCriticalAndResyncRecovers() async throws {
         let upstream = try await UpstreamCluster(name: "slotkeep", settings: ["max_slot_wal_keep_size": "'160MB'", "max_wal_size": "'32MB'", "min_wal_size": "'32MB'"])
         self.upstream = upstream

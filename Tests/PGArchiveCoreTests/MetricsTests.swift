@@ -87,7 +87,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(s["pgarchive_cron_last_success_timestamp_seconds" + job("compress-wal")], "1800000160")
         XCTAssertNil(s["pgarchive_cron_last_success_timestamp_seconds" + job("expire-and-create-snapshot")], "a failed last run tells no success time")
         XCTAssertEqual(s["pgarchive_tablespace_refused" + c], "0")
-        XCTAssertEqual(s.count, 21 + 3 + 3 + 1 + 1 + 1) // + slot_lost (retained and safe size unknown here) + tablespace_refused
+        XCTAssertEqual(s["pgarchive_upstream_changed" + c], "0")
+        XCTAssertEqual(s.count, 21 + 3 + 3 + 1 + 1 + 1 + 1) // + slot_lost (retained and safe size unknown here) + tablespace_refused + upstream_changed
     }
 
     func testEachFamilyHasOneHelpAndTypeLineBeforeAllItsSamples() {
@@ -114,7 +115,7 @@ final class MetricsTests: XCTestCase {
             }
         }
         XCTAssertTrue(text.hasSuffix("\n"))
-        XCTAssertEqual(seen.count, 34)
+        XCTAssertEqual(seen.count, 35)
         let s = samples(text)
         XCTAssertEqual(s[#"pgarchive_up{container="/srv/broken"}"#], "0")
         XCTAssertNil(s[#"pgarchive_health{container="/srv/broken"}"#], "nothing else is claimed about an unreadable container")
@@ -175,7 +176,7 @@ final class MetricsTests: XCTestCase {
 
     func testEmptyInputStillDescribesEveryFamily() {
         let text = ContainerMetrics.render([])
-        XCTAssertEqual(text.split(separator: "\n").count, 68)
+        XCTAssertEqual(text.split(separator: "\n").count, 70)
         XCTAssertTrue(text.split(separator: "\n").allSatisfy { $0.hasPrefix("# ") })
     }
 

@@ -13,6 +13,12 @@ extension Container {
         guard !isRetired else {
             throw PGArchiveError("container \(layout.root) is retired (no slot, no standby); `pgarchive container resync` brings it back")
         }
+        // Never the old version's pg_receivewal against an upgraded (or another) upstream.
+        let upstream = try? upstreamConnection(connectTimeout: 5)
+        defer { upstream?.close() }
+        if let change = stopReceiverIfUpstreamChanged(connection: upstream) {
+            throw PGArchiveError("pg_receivewal was not started: \(change.message)")
+        }
         let binaries = try await binaries()
         try await receiver.start(binaries: binaries, logger: logger)
         try await standby.start(binaries: binaries, logger: logger)
@@ -93,16 +99,35 @@ extension Container {
     /// Re-creates the slot and the standby from a new base backup, keeping all history.
     /// Segments from before are moved to `wal_archive/before-resync-<time>/`, where
     /// `wal fetch` still finds them but pg_receivewal does not try to resume from them.
-    public func resync(fastCheckpoint: Bool = true) async throws {
-        // Refuse an upstream too old for exact restores before anything is stopped.
+    ///
+    /// After a major upgrade of the upstream (UpstreamIdentity.swift) it is what moves the
+    /// container onto the new version: `pgBindir` (or the new version's programs found as at
+    /// init) must have the upstream's new major version; the new version and system identifier
+    /// are recorded, and the snapshots from before keep their own version's programs.
+    public func resync(fastCheckpoint: Bool = true, pgBindir: String? = nil) async throws {
+        // Refuse an upstream too old for exact restores, another cluster of the same version,
+        // or tools of the wrong version, before anything is stopped.
+        var newBinaries: PostgresBinaries?
+        var upgrade: UpstreamChange?
         if let early = try? upstreamConnection() {
             defer { early.close() }
             if let problem = RecoveryCheck.upstreamVersionProblem(major: early.serverMajorVersion, serverVersion: String(early.serverMajorVersion)) {
                 throw PGArchiveError(problem + "; nothing was changed")
             }
+            upgrade = try upstreamChange(connection: early)
+            if let upgrade, !upgrade.isMajorUpgrade {
+                throw PGArchiveError("the upstream is a different cluster (system identifier \(upgrade.upstreamSystemIdentifier), this container archives \(config.systemIdentifier)) of the same major version \(upgrade.upstreamMajorVersion): nothing was changed. Its WAL cannot continue this archive: retire this container (`pgarchive container retire`; its snapshots stay restorable) and create a new one for it")
+            }
+            if upgrade != nil || pgBindir != nil {
+                do {
+                    newBinaries = try await PostgresBinaries.locate(majorVersion: early.serverMajorVersion, explicitBindir: pgBindir)
+                } catch {
+                    throw PGArchiveError("the upstream runs PostgreSQL \(early.serverMajorVersion) and its programs are needed for the new standby: \(error); give them with --pg-bindir DIR. Nothing was changed")
+                }
+            }
         }
-        let binaries = try await binaries()
-        try await standby.stop(binaries: binaries, logger: logger)
+        let oldBinaries = try await binaries()
+        try await standby.stop(binaries: oldBinaries, logger: logger)
         receiver.stop(logger: logger)
         let connection: Connection
         do { connection = try upstreamConnection() } catch {
@@ -110,9 +135,19 @@ extension Container {
         }
         defer { connection.close() }
         let sysid = try connection.systemIdentifier()
-        if !config.systemIdentifier.isEmpty && sysid != config.systemIdentifier {
+        if upgrade == nil, !config.systemIdentifier.isEmpty && sysid != config.systemIdentifier {
             throw PGArchiveError("the upstream is a different cluster (system identifier \(sysid), this container archives \(config.systemIdentifier)); create a new container for it")
         }
+        if let newBinaries {
+            if let upgrade {
+                logger.notice("the upstream was upgraded from PostgreSQL \(upgrade.recordedMajorVersion) to \(upgrade.upstreamServerVersion) (system identifier \(upgrade.recordedSystemIdentifier) → \(sysid)); the new standby runs with \(newBinaries.bindir), the snapshots from before keep PostgreSQL \(upgrade.recordedMajorVersion)'s programs")
+            }
+            config.upstreamVersion = newBinaries.majorVersion
+            config.systemIdentifier = sysid
+            config.pgBindir = newBinaries.bindir == "/usr/lib/postgresql/\(newBinaries.majorVersion)/bin" && pgBindir == nil ? "" : newBinaries.bindir
+            try saveConfig()
+        }
+        let binaries = newBinaries ?? oldBinaries
         if try connection.replicationSlot(named: config.slot) != nil {
             try connection.dropReplicationSlot(config.slot)
             logger.info("dropped the old replication slot \(config.slot)")
@@ -145,6 +180,7 @@ extension Container {
         TablespaceGate.clearRefusal(layout: layout)
         try standby.prepareBaseBackup(upstreamSettings: facts.hotStandbySettings)
         try await standby.start(binaries: binaries, logger: logger)
+        clearUpstreamChange()
         // Every snapshot from before lies before the resync's gap in the WAL: a --latest or
         // --immediate restore (the newest snapshot) would replay up to the gap and stop there.
         // So the new standby is snapshotted at once (its restartpoint is the base backup's
@@ -166,11 +202,11 @@ extension Container {
     func stopClones() async throws -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: layout.clones)) ?? []
         guard !names.isEmpty else { return [] }
-        let binaries = try await binaries()
         var unstoppable: [String] = []
         for name in names.sorted() {
             let dir = layout.clone(name)
             if Processes.postmasterState(dataDirectory: dir).isRunning {
+                let binaries = try await binaries(forDataDirectory: dir)
                 let result = try? await PgCtl(binaries: binaries, action: .stop, dataDirectory: dir, wait: true, timeout: 30, mode: .fast).command.run()
                 if case .running(let pid) = Processes.postmasterState(dataDirectory: dir) {
                     let said = (result?.standardError ?? "").split(separator: "\n").last.map(String.init) ?? ""

@@ -16,7 +16,9 @@ extension Container {
         report("upstream:     \(remote)")
         report("container:    made for PostgreSQL \(config.upstreamVersion)")
         if connection.serverMajorVersion != binaries.majorVersion || connection.serverMajorVersion != config.upstreamVersion {
-            throw PGArchiveError("major versions differ: upstream \(connection.serverMajorVersion), local tools \(binaries.majorVersion), container \(config.upstreamVersion)")
+            let upgraded = connection.serverMajorVersion != config.upstreamVersion
+                ? "; the upstream was upgraded: `pgarchive container resync --pg-bindir <PostgreSQL \(connection.serverMajorVersion) bin directory>` (MANUAL: Major upgrades of the upstream)" : ""
+            throw PGArchiveError("major versions differ: upstream \(connection.serverMajorVersion), local tools \(binaries.majorVersion), container \(config.upstreamVersion)" + upgraded)
         }
     }
 }

@@ -35,6 +35,7 @@ public struct HealthCheck: Sendable {
         } else {
             add("upstream reachable", s.upstreamReachable ? .ok : .critical,
                 s.upstreamReachable ? "current WAL position \(s.upstreamLSN ?? "?")" : (s.upstreamError ?? "unreachable"))
+            if let change = s.upstreamChange { add("upstream identity", .critical, change.message) }
             switch s.slotActive {
             case .some(true): add("replication slot active", .ok, "restart_lsn \(s.slotRestartLSN ?? "-"), wal_status \(s.slotWALStatus ?? "-")")
             case .some(false): add("replication slot active", .warning, "the slot exists but nothing streams from it")

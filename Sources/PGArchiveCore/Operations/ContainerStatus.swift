@@ -27,9 +27,15 @@ public struct ContainerStatus: Sendable, Codable {
     public var upstreamReachable: Bool
     public var upstreamError: String?
     public var upstreamLSN: String?
+    /// Set when the upstream is no longer the cluster the container recorded (a major upgrade,
+    /// or another database system): pg_receivewal is stopped until `container resync`.
+    public var upstreamChange: UpstreamChange?
     public var slotActive: Bool?
     public var slotRestartLSN: String?
     public var slotWALStatus: String?
+    /// Why the upstream invalidated the slot (`pg_replication_slots.invalidation_reason`,
+    /// PostgreSQL 17 and later; absent on older servers and for a valid slot).
+    public var slotInvalidationReason: String?
     /// WAL the slot makes the upstream keep (its position − restart_lsn), in bytes.
     public var slotRetainedBytes: UInt64?
     /// The slot's `safe_wal_size` (absent when unlimited or lost).
@@ -97,6 +103,10 @@ public struct ContainerStatus: Sendable, Codable {
         var problems: [String] = []
         var down = false
         if !missingSegments.isEmpty { problems.append("\(missingSegments.count) WAL segment(s) missing, first \(missingSegments[0])") }
+        if let upstreamChange, !retired {
+            problems.append(upstreamChange.message)
+            down = true
+        }
         if !retired {
             if receiver.state != "running" { problems.append("pg_receivewal is \(receiver.state): no new WAL is being archived") }
             if standby.state != "running" { problems.append("the standby is \(standby.state)") }
@@ -156,8 +166,12 @@ public struct ContainerStatus: Sendable, Codable {
             status.upstreamReachable = true
             upstreamLSN = try upstream.currentWALLSN()
             status.upstreamLSN = upstreamLSN?.description
+            status.upstreamChange = (try? container.upstreamChange(connection: upstream)) ?? container.recordedUpstreamChange()
+            // PostgreSQL 17 release notes: "Add column pg_replication_slots.invalidation_reason
+            // to report the reason for invalid slots"; before 17 only wal_status = lost tells.
+            let reason = upstream.serverVersionNumber >= 170000 ? "s.invalidation_reason" : "NULL::text AS invalidation_reason"
             let rows = try upstream.query("""
-                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
+                SELECT s.active, s.restart_lsn::text AS restart_lsn, s.wal_status, \(reason), r.flush_lsn::text AS flush_lsn, r.write_lsn::text AS write_lsn, r.sync_state
                 FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
                 WHERE s.slot_name = $1
                 """, [container.config.slot]).rows
@@ -165,6 +179,7 @@ public struct ContainerStatus: Sendable, Codable {
                 status.slotActive = row["active"] == "t"
                 status.slotRestartLSN = row["restart_lsn"]
                 status.slotWALStatus = row["wal_status"]
+                status.slotInvalidationReason = row["invalidation_reason"]
                 status.receivedLSN = row["flush_lsn"]
                 status.receiverSyncState = row["sync_state"]
                 status.receiverWriteLSN = row["write_lsn"]
@@ -172,6 +187,7 @@ public struct ContainerStatus: Sendable, Codable {
             }
         } catch {
             status.upstreamError = "\(error)"
+            if status.upstreamChange == nil { status.upstreamChange = container.recordedUpstreamChange() }
         }
         let snapshots = (try? container.snapshots.list()) ?? []
         status.snapshotCount = snapshots.count
@@ -269,6 +285,9 @@ public struct ContainerStatus: Sendable, Codable {
             }
         } else {
             lines.append("upstream:         UNREACHABLE: \(upstreamError ?? "unknown error")")
+        }
+        if let upstreamChange, !retired {
+            lines.append("upstream CHANGED: PostgreSQL \(upstreamChange.recordedMajorVersion) → \(upstreamChange.upstreamServerVersion), system identifier \(upstreamChange.recordedSystemIdentifier) → \(upstreamChange.upstreamSystemIdentifier); pg_receivewal stays stopped; run: \(upstreamChange.remedy)")
         }
         lines.append("last received:    \(receivedLSN ?? "-")\(receiverWriteLSN.map { " flushed, \($0) written" } ?? "")")
         lines.append("sync state:       \(receiverSyncState ?? "-") (application_name \(receiverApplicationName ?? "-"), synchronous = \(synchronous == true ? "on" : "off"))")

@@ -192,6 +192,9 @@ public enum ContainerMetrics {
         gauge("receiver_running", "1 if pg_receivewal runs for the container.") { bool($0.receiver.state == "running") }
         gauge("standby_running", "1 if the warm standby runs.") { bool($0.standby.state == "running") }
         gauge("upstream_reachable", "1 if the upstream answered a connection.") { bool($0.upstreamReachable) }
+        gauge("upstream_changed", "1 if the upstream is no longer the cluster the container recorded (a major upgrade, or another database system): pg_receivewal stays stopped until `pgarchive container resync --pg-bindir`; 0 otherwise.") {
+            bool($0.upstreamChange != nil && !$0.retired)
+        }
         gauge("slot_active", "1 if the replication slot exists and is streaming, 0 if it is inactive or missing; absent while the upstream is unreachable.") {
             $0.upstreamReachable ? bool($0.slotActive == true) : nil
         }

@@ -78,10 +78,20 @@ public struct SlotRetention: Sendable, Equatable {
     }
 
     /// What an invalidated slot means, and the remedy (for status, check and the watchdog).
-    public static func lostAdvice(_ s: ContainerStatus) -> String { lostAdvice(after: s.receivedLSN ?? s.slotRestartLSN) }
+    public static func lostAdvice(_ s: ContainerStatus) -> String {
+        lostAdvice(after: s.receivedLSN ?? s.slotRestartLSN, reason: s.slotInvalidationReason)
+    }
 
-    public static func lostAdvice(after lsn: String?) -> String {
-        "the upstream invalidated the replication slot (wal_status lost, max_slot_wal_keep_size exceeded) and removed WAL the archive had not received: the archive now has a gap after \(lsn ?? "its newest segment") and no new WAL can be archived; `pgarchive container resync` takes a new base backup and starts streaming again (restores before the gap keep working)"
+    /// `reason`: `invalidation_reason` where the upstream reports it (17+).
+    public static func lostAdvice(after lsn: String?, reason: String? = nil) -> String {
+        let remedy = "`pgarchive container resync` takes a new base backup and starts streaming again (restores before the gap keep working)"
+        // PostgreSQL 18 release notes: "Allow inactive replication slots to be automatically
+        // invalidated using server variable idle_replication_slot_timeout". Such a slot shows
+        // wal_status lost too, with invalidation_reason idle_timeout.
+        if reason == "idle_timeout" {
+            return "the upstream invalidated the replication slot because nothing streamed from it for longer than its idle_replication_slot_timeout (wal_status lost, invalidation_reason idle_timeout): it keeps no WAL for the archive any more, so the archive has a gap after \(lsn ?? "its newest segment") once the upstream recycles it, and no new WAL can be archived; set idle_replication_slot_timeout = 0 on the upstream (or longer than any outage of this host), then \(remedy)"
+        }
+        return "the upstream invalidated the replication slot (wal_status lost\(reason.map { ", invalidation_reason \($0)" } ?? ""), max_slot_wal_keep_size exceeded) and removed WAL the archive had not received: the archive now has a gap after \(lsn ?? "its newest segment") and no new WAL can be archived; \(remedy)"
     }
 
     /// Whether the upstream reports the slot as invalidated (`wal_status = lost`).

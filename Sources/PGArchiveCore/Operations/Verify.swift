@@ -125,12 +125,12 @@ extension Container {
         report.checks.append("compressed segments: \(report.compressedSegmentsChecked) decompressed and checksum-verified\(compressedProblems > 0 ? ", \(compressedProblems) CORRUPT" : "")")
 
         // (3) every snapshot's metadata agrees with its own pg_control.
-        let binaries = try await binaries()
         var snapshotProblems = 0
         for snapshot in snapshots {
             report.snapshotsChecked += 1
             let control: ControlData
-            do { control = try await ControlData.read(dataDirectory: layout.snapshot(snapshot.name), binaries: binaries) } catch {
+            // A snapshot from before a major upgrade of the upstream: its own version's pg_controldata.
+            do { control = try await ControlData.read(dataDirectory: layout.snapshot(snapshot.name), binaries: try await binaries(forDataDirectory: layout.snapshot(snapshot.name))) } catch {
                 snapshotProblems += 1
                 report.problems.append("snapshot \(snapshot.name): cannot read its pg_control (\(error)); it cannot be restored: delete it (`pgarchive snapshot delete \(snapshot.name)`)")
                 continue
@@ -144,7 +144,8 @@ extension Container {
             if String(control.systemIdentifier) != snapshot.systemIdentifier {
                 differences.append("system identifier \(snapshot.systemIdentifier) in \(snapshot.name).json but \(control.systemIdentifier) in pg_control")
             }
-            if !config.systemIdentifier.isEmpty && String(control.systemIdentifier) != config.systemIdentifier {
+            if !config.systemIdentifier.isEmpty && String(control.systemIdentifier) != config.systemIdentifier
+                && !isFromBeforeAMajorUpgrade(layout.snapshot(snapshot.name)) {
                 differences.append("system identifier \(control.systemIdentifier) is not the upstream's (\(config.systemIdentifier))")
             }
             if !differences.isEmpty {

@@ -17,6 +17,12 @@ extension Container {
     /// has newer WAL; complete segments wait to be replayed).
     public func watchdog(now: Date = Date()) async throws -> String {
         guard !isRetired else { return "container is retired; nothing to watch" }
+        // An upgraded (or another) upstream: stop pg_receivewal and never restart it
+        // (UpstreamIdentity.swift); only `container resync` moves on.
+        let upstream = try? upstreamConnection(connectTimeout: 5)
+        let change = stopReceiverIfUpstreamChanged(connection: upstream)
+        upstream?.close()
+        if let change { throw PGArchiveError(change.message) }
         var actions: [String] = []
         var problems: [String] = []
         let binaries = try await binaries()

@@ -191,7 +191,7 @@ extension Container {
     /// recovery ended against `expectation` (nil: the clone was promoted before).
     private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval) async throws -> CloneMetadata {
         let name = clone.name
-        let binaries = try await binaries()
+        let binaries = try await binaries(forDataDirectory: layout.clone(name)) // its own major version (UpstreamIdentity.swift)
         try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)
@@ -263,7 +263,7 @@ extension Container {
     public func stopClone(_ name: String, mode: PgCtl.ShutdownMode = .fast) async throws -> Bool {
         _ = try clones.get(name)
         guard clones.state(name).isRunning else { return false }
-        let binaries = try await binaries()
+        let binaries = try await binaries(forDataDirectory: layout.clone(name))
         try await PgCtl(binaries: binaries, action: .stop, dataDirectory: layout.clone(name), wait: true, timeout: 120, mode: mode).command.runChecked()
         logger.info("stopped clone \(name)")
         return true

@@ -43,7 +43,7 @@ extension Container {
             }
             throw error
         }
-        let binaries = try await binaries()
+        let binaries = try await binaries(forDataDirectory: dir) // its own major version (UpstreamIdentity.swift)
         return PgCtl(binaries: binaries, action: .start, dataDirectory: dir, logFile: dir + ".log", wait: true).command.description
     }
 
@@ -58,7 +58,7 @@ extension Container {
         let names = try FileManager.default.contentsOfDirectory(atPath: walDirectory).sorted()
             .filter { TablespaceGate.needsScan(layout: layout, segment: $0) }
         guard !names.isEmpty else { return }
-        let gate = TablespaceGate(layout: layout, binaries: try await binaries())
+        let gate = TablespaceGate(layout: layout, binaries: try await binaries(forDataDirectory: dataDirectory))
         let real = Tablespaces.realPath(dataDirectory) ?? dataDirectory
         for name in names {
             let path = walDirectory + "/" + name
@@ -89,12 +89,14 @@ extension Container {
             guard let n = entry.name.segmentNumber(segmentSize: base.walSegmentSize), n >= first else { continue }
             names.insert(entry.name.baseName)
         }
+        var copied = 0
         for name in names.sorted() {
-            do { _ = try archive.fetch(name, to: walDirectory + "/" + name, partialOK: true) } catch {
+            // Only the snapshot's own database system's segments (after a major upgrade of the upstream the new cluster's follow: UpstreamIdentity.swift).
+            do { _ = try archive.fetch(name, to: walDirectory + "/" + name, partialOK: true, systemIdentifier: UInt64(base.systemIdentifier)); copied += 1 } catch .notFound { continue } catch {
                 throw PGArchiveError("cannot copy WAL file \(name): \(error)")
             }
         }
-        return names.count
+        return copied
     }
 
     /// Puts the upstream's configuration files back (pg_basebackup copied them and the standby

@@ -50,7 +50,7 @@ extension Container {
         }
         var expectation = RecoveryExpectation(target: target)
         do {
-            let found = try await lastWALRecord(archive: archive, path: result.path, endSegment: endSegment,
+            let found = try await lastWALRecord(archive: archive, snapshot: snapshot, path: result.path, endSegment: endSegment,
                                                 firstSegment: redo, segmentSize: segmentSize)
             expectation.lastRecord = found?.lsn
             expectation.newestSegment = found?.segment
@@ -62,9 +62,10 @@ extension Container {
 
     /// The start of the last complete record in the newest segment (or the one before, when
     /// the newest holds no record start yet), with the segment's name.
-    private func lastWALRecord(archive: WALArchive, path: [WALContiguity.Step], endSegment: UInt64, firstSegment: UInt64,
+    private func lastWALRecord(archive: WALArchive, snapshot: SnapshotMetadata, path: [WALContiguity.Step], endSegment: UInt64, firstSegment: UInt64,
                                segmentSize: UInt64) async throws -> (lsn: LSN, segment: String)? {
-        let binaries = try await binaries()
+        // pg_waldump of the snapshot's own major version (its WAL has that version's page magic).
+        let binaries = try await binaries(forDataDirectory: layout.snapshot(snapshot.name))
         let directory = layout.run + "/.recovery-check-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         guard mkdir(directory, 0o700) == 0 else { throw PGArchiveError("cannot create \(directory): \(String(cString: strerror(errno)))") }
@@ -73,7 +74,7 @@ extension Container {
             let timeline = path.last { $0.from <= segment }?.timeline ?? path.first?.timeline ?? 1
             let name = WALFileName(timeline: timeline, segmentNumber: segment, segmentSize: segmentSize).fileName
             let served: String
-            do { served = try archive.fetch(name, to: directory + "/" + name, partialOK: true) } catch {
+            do { served = try archive.fetch(name, to: directory + "/" + name, partialOK: true, systemIdentifier: UInt64(snapshot.systemIdentifier)) } catch {
                 throw PGArchiveError("cannot read WAL segment \(name): \(error)")
             }
             let waldump = binaries.path("pg_waldump")

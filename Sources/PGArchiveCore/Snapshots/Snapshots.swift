@@ -40,6 +40,12 @@ public struct SnapshotMetadata: Codable, Sendable, Equatable {
     /// (nil when unknown): a clone that replays no commit after the snapshot shows the data
     /// as of then.
     public var lastReplayedCommit: Date? = nil
+    /// The PostgreSQL major version of the snapshot's data directory and the programs that
+    /// took it (nil from an older pgarchive): after a major upgrade of the upstream, clones
+    /// and restores of this snapshot run with these, not the container's new ones
+    /// (`Container.binaries(forDataDirectory:)`).
+    public var pgMajorVersion: Int? = nil
+    public var pgBindir: String? = nil
 
     /// The LSN from which on any target is reachable from this snapshot.
     public var consistentLSN: LSN { replayedLSN ?? minimumRecoveryPoint ?? redoLSN }
@@ -227,8 +233,9 @@ extension Container {
                 logger.notice("snapshot \(name) already exists: no new restartpoint since it was taken")
                 return existing
             }
-            let metadata = SnapshotMetadata(control: control, takenAt: takenAt, standby: reading,
+            var metadata = SnapshotMetadata(control: control, takenAt: takenAt, standby: reading,
                                             pgarchiveVersion: PGArchiveVersion.string)
+            (metadata.pgMajorVersion, metadata.pgBindir) = (binaries.majorVersion, binaries.bindir)
             try AtomicFile.write(try JSONCoding.encoder.encode(metadata), to: store.metadataPath(name))
             FaultInjection.point("snapshot-create-described")
             guard rename(temporary, layout.snapshot(name)) == 0 else {

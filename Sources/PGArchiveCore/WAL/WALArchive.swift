@@ -124,7 +124,13 @@ public struct WALArchive: Sendable {
     /// A compressed file that fails its checksum, is truncated, or does not decompress to exactly
     /// the segment size is `.failed` (recovery stops), never served and never `.notFound` (which
     /// PostgreSQL takes for the end of the archive). Returns the path served.
-    public func fetch(_ name: String, to destination: String, partialOK: Bool) throws(FetchError) -> String {
+    ///
+    /// `systemIdentifier`: the requester's database system (its pg_control's). After a major
+    /// upgrade of the upstream, pg_upgrade's new cluster continues the old WAL file names, so
+    /// the new cluster's first segment in the archive can have the name of the old cluster's
+    /// last one, kept in `before-resync-*`: a segment whose page header names another system is
+    /// passed over for the next directory's (UpstreamIdentity.swift).
+    public func fetch(_ name: String, to destination: String, partialOK: Bool, systemIdentifier: UInt64? = nil) throws(FetchError) -> String {
         guard let parsed = WALFileName.parse(name), !parsed.isPartial, parsed.compression == nil, parsed.fileName == name else {
             throw .failed("'\(name)' is not a WAL segment or timeline history file name")
         }
@@ -132,28 +138,41 @@ public struct WALArchive: Sendable {
         // and a rename between the lookup of `NAME` and that of `NAME.partial` would make the
         // segment look absent; the second pass then finds `NAME`.
         for _ in 0..<2 {
-            if let source = try lookUp(name, isHistory: parsed.isHistory, to: destination, partialOK: partialOK) { return source }
+            if let source = try lookUp(name, isHistory: parsed.isHistory, to: destination, partialOK: partialOK,
+                                       systemIdentifier: systemIdentifier) { return source }
         }
         throw .notFound
     }
 
     /// One pass of `fetch` over the archive and the `before-resync-*` directories.
-    private func lookUp(_ name: String, isHistory: Bool, to destination: String, partialOK: Bool) throws(FetchError) -> String? {
+    private func lookUp(_ name: String, isHistory: Bool, to destination: String, partialOK: Bool,
+                        systemIdentifier: UInt64?) throws(FetchError) -> String? {
         for dir in [directory] + retiredDirectories() {
-            if let source = try Self.copyIfPresent(dir + "/" + name, to: destination) { return source }
-            guard !isHistory else { continue }
-            for compression in WALFileName.Compression.allCases {
-                if let source = try decompressIfPresent(dir + "/" + name + compression.fileSuffix, compression, to: destination) {
-                    return source
-                }
+            guard let source = try lookUp(name, in: dir, isHistory: isHistory, to: destination, partialOK: partialOK) else { continue }
+            if let systemIdentifier, !isHistory, let found = Self.segmentSystemIdentifier(destination), found != systemIdentifier {
+                unlink(destination) // another database system's segment of that name
+                continue
             }
-            if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) {
-                // pg_receivewal zero-fills a new segment before it writes WAL into it: all zeros
-                // (maybe still short, mid-fill) is no WAL yet, and PostgreSQL would stop on the
-                // short file ("has wrong size") instead of ending recovery where the WAL ends.
-                if !WALReceiver.isAllZeros(destination) { return source }
-                unlink(destination)
+            return source
+        }
+        return nil
+    }
+
+    /// `lookUp` in one directory.
+    private func lookUp(_ name: String, in dir: String, isHistory: Bool, to destination: String, partialOK: Bool) throws(FetchError) -> String? {
+        if let source = try Self.copyIfPresent(dir + "/" + name, to: destination) { return source }
+        guard !isHistory else { return nil }
+        for compression in WALFileName.Compression.allCases {
+            if let source = try decompressIfPresent(dir + "/" + name + compression.fileSuffix, compression, to: destination) {
+                return source
             }
+        }
+        if partialOK, let source = try Self.copyIfPresent(dir + "/" + name + ".partial", to: destination) {
+            // pg_receivewal zero-fills a new segment before it writes WAL into it: all zeros
+            // (maybe still short, mid-fill) is no WAL yet, and PostgreSQL would stop on the
+            // short file ("has wrong size") instead of ending recovery where the WAL ends.
+            if !WALReceiver.isAllZeros(destination) { return source }
+            unlink(destination)
         }
         return nil
     }

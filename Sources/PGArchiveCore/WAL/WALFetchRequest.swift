@@ -31,7 +31,11 @@ public struct WALFetchRequest: Sendable {
         let source: String
         do {
             container = try open()
-            source = try WALArchive(directory: container.layout.walArchive).fetch(segment, to: destination, partialOK: partialOK)
+            // PostgreSQL runs restore_command in the requester's data directory: its pg_control
+            // says which database system's segment it needs (after a major upgrade, two share names).
+            source = try WALArchive(directory: container.layout.walArchive).fetch(
+                segment, to: destination, partialOK: partialOK,
+                systemIdentifier: WALArchive.systemIdentifier(dataDirectory: FileManager.default.currentDirectoryPath))
             if verbose { container.logger.debug("served \(source)") }
         } catch {
             return Outcome(exitCode: WALFetchExit.code(for: error, standby: !partialOK),
@@ -45,7 +49,8 @@ public struct WALFetchRequest: Sendable {
     func gateTablespaces(_ container: Container, source: String) async -> Outcome {
         guard TablespaceGate.needsScan(layout: container.layout, segment: segment) else { return Outcome(exitCode: WALFetchExit.served) }
         do {
-            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(), segment: segment,
+            // pg_waldump of the requester's major version, which may predate an upgrade.
+            try await TablespaceGate.enforce(layout: container.layout, binaries: try await container.binaries(forDataDirectory: FileManager.default.currentDirectoryPath), segment: segment,
                                              destination: destination, source: source, isClone: partialOK)
             return Outcome(exitCode: WALFetchExit.served)
         } catch let error as PGArchiveError {
