@@ -675,6 +675,24 @@ final class PITRIntegrationTests: XCTestCase {
         try assertClone(container, "reference", hasExactly: expected, "--time \(target)")
         XCTAssertEqual(try cloneMetadata(container, "reference").snapshot, snapshot.name)
 
+        // A clone started by hand (or whose `clone start` was interrupted) pauses at its
+        // target and stays in recovery; `clone start` promotes it, and the result is exact.
+        try await container.ok(["clone", "create", "by-hand", "--time", target])
+        let handLog = container.layout.logs + "/clone_by-hand.log"
+        let handStart = try await ToolCommand(executable: Self.pgCtl, arguments: ["-D", container.layout.clone("by-hand"), "-l", handLog, "-w", "-t", "120", "start"]).run()
+        XCTAssertEqual(handStart.exitCode, 0, "pg_ctl start: \(handStart.standardError)")
+        let paused = await eventually(timeout: 120, interval: 0.25) {
+            guard let c = try? self.cloneConnection(container, "by-hand") else { return false }
+            defer { c.close() }
+            return (try? c.query("SELECT pg_is_wal_replay_paused()").rows.first?[0]) == "t"
+        }
+        XCTAssertTrue(paused, "the clone did not pause at its target\n\(cloneLogTail(container, "by-hand"))")
+        let resumed = try await container.ok(["clone", "start", "by-hand"])
+        XCTAssertTrue(resumed.stderr.contains("still in recovery"), resumed.stderr)
+        try assertClone(container, "by-hand", hasExactly: expected, "--time \(target), started by hand, promoted by clone start")
+        try await assertPromotedWithoutBlockingCheckpoint(container, "by-hand")
+        try await container.ok(["clone", "stop", "by-hand"])
+
         let scratch = try TemporaryDirectory.make(prefix: "pgarchive-restore")
         let dataDirectory = scratch + "/data"
         let server = StartedServer(dataDirectory: dataDirectory, scratch: scratch)

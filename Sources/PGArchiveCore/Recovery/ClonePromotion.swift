@@ -58,6 +58,15 @@ public enum ClonePromotion {
 }
 
 extension Container {
+    /// A running clone that accepts connections and is still in recovery: paused at its
+    /// target (or replaying as a standby) for a promotion nobody asked for yet.
+    func isRunningInRecovery(_ clone: CloneMetadata) -> Bool {
+        guard let connection = try? Connection(conninfo: cloneConninfo(clone), connectTimeout: 3) else { return false }
+        defer { connection.close() }
+        connection.noticeHandler = { _ in }
+        return (try? connection.isInRecovery()) == true
+    }
+
     /// Promotes a clone still in recovery with `pg_promote()` once `ClonePromotion.isDue`;
     /// true when it asked for the promotion. `standby.signal` in the clone marks the
     /// standby mode of a `--latest` clone (`RecoverySettings.cloneSignalFiles`).

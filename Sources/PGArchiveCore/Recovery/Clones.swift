@@ -169,8 +169,15 @@ extension Container {
     public func startClone(_ name: String, timeout: TimeInterval = 900) async throws -> CloneMetadata {
         let clone = try clones.get(name)
         if case .running(let pid) = clones.state(name) {
-            logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
-            return clone
+            guard isRunningInRecovery(clone) else {
+                logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
+                return clone
+            }
+            // Its clone start was interrupted (or it was started by hand): it waits at its
+            // target for the promotion (ClonePromotion), which this start does now.
+            logger.notice("clone \(name) is running (pid \(pid)) but still in recovery; waiting for it to reach its target and promoting it")
+            let target = Self.effectiveTarget(recorded: clone.target, postgresqlConf: try? String(contentsOfFile: layout.clone(name) + "/postgresql.conf", encoding: .utf8))
+            return try await startCloneServer(clone, expectation: RecoveryExpectation(target: target), timeout: timeout, alreadyRunning: true)
         }
         if case .stalePIDFile = clones.state(name) { Processes.clearStalePostmasterPID(dataDirectory: layout.clone(name), logger: logger) }
         // A clone still to recover must be able to reach its target (RecoveryPreflight.swift).
@@ -191,16 +198,20 @@ extension Container {
         return try await startCloneServer(clone, expectation: expectation, timeout: timeout)
     }
 
-    /// `startClone` after its checks: pg_ctl start, wait for the promotion, check where
-    /// recovery ended against `expectation` (nil: the clone was promoted before).
-    private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval) async throws -> CloneMetadata {
+    /// `startClone` after its checks: pg_ctl start (unless `alreadyRunning`), wait for the
+    /// promotion, check where recovery ended against `expectation` (nil: the clone was
+    /// promoted before).
+    private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval,
+                                  alreadyRunning: Bool = false) async throws -> CloneMetadata {
         let name = clone.name
-        let binaries = try await binaries()
-        try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)
-        try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
-        logger.info("starting clone \(name) on port \(clone.port); recovering to \(clone.target)")
+        if !alreadyRunning {
+            let binaries = try await binaries()
+            try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
+            try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
+            logger.info("starting clone \(name) on port \(clone.port); recovering to \(clone.target)")
+        }
         let conninfo = cloneConninfo(clone)
         let started = Date()
         var lastNote = Date()
