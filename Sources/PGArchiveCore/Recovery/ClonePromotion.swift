@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Postgres
 
-/// A clone is promoted by pgarchive, not by PostgreSQL at the end of recovery (DESIGN.md §3,
-/// issue 16). With `recovery_target_action = promote` PostgreSQL ends recovery with an
+/// A clone is promoted by pgarchive, not by PostgreSQL at the end of recovery (issue
+/// 16). With `recovery_target_action = promote` PostgreSQL ends recovery with an
 /// immediate checkpoint and accepts connections only once it has finished (the log says
 /// `checkpoint starting: end-of-recovery immediate wait`): on a clone that replayed a lot,
 /// seconds of writing every dirty buffer. A clone instead pauses at its target (`pause`), or

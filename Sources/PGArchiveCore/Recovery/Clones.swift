@@ -130,7 +130,7 @@ extension Container {
     }
 
     /// Prepares a copy of the standby's data directory for a targeted recovery that ends in
-    /// promotion (DESIGN.md §3): no postmaster.pid/opts, the signal files and recovery
+    /// promotion (docs/ARCHITECTURE.md, Recovery/): no postmaster.pid/opts, the signal files and recovery
     /// settings of `RecoverySettings` (it pauses at its target for `ClonePromotion`),
     /// restore_command with --partial-ok, one recovery target, its own port, archiving off
     /// (the recovery settings from `RecoverySettings.clone`).

@@ -1,8 +1,9 @@
 import Foundation
 import Postgres
 
-/// The one renderer of recovery settings (DESIGN.md §3): the `recovery_target_*` setting of a
-/// target, what recovery does once there, the timeline it follows and where it reads WAL,
+/// The one renderer of recovery settings (docs/ARCHITECTURE.md, Recovery/): the
+/// `recovery_target_*` setting of a target, what recovery does once there, the timeline it
+/// follows and where it reads WAL,
 /// for clones (and temporary clones) in their postgresql.conf and for `restore --to` in the
 /// restored postgresql.auto.conf. Pure text, so unit tests pin every line.
 public enum RecoverySettings {
