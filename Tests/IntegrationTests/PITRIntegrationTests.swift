@@ -216,7 +216,26 @@ final class PITRIntegrationTests: XCTestCase {
         let got = try ids(connection)
         XCTAssertEqual(got, expected, "clone \(name) (\(what)): marker ids differ; missing \(Set(expected).subtracting(got).sorted()), extra \(Set(got).subtracting(expected).sorted())\n\(cloneLogTail(container, name))", file: file, line: line)
         XCTAssertEqual(try connection.query("SELECT pg_is_in_recovery()").rows.first?[0], "f", "clone \(name) is not promoted", file: file, line: line)
-        XCTAssertEqual(try connection.query("SELECT timeline_id FROM pg_control_checkpoint()").rows.first?[0], "2", "clone \(name) timeline", file: file, line: line)
+        // The timeline it writes on (pg_control's checkpoint shows it only once the background
+        // end-of-recovery checkpoint is done).
+        XCTAssertEqual(try connection.query("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)").rows.first?[0], "00000002", "clone \(name) timeline", file: file, line: line)
+    }
+
+    /// pgarchive promoted the clone with pg_promote() (ClonePromotion): its server log shows
+    /// the promote request and the end-of-recovery checkpoint running in the background
+    /// (`checkpoint starting: force`), never the blocking `end-of-recovery immediate wait`.
+    func assertPromotedWithoutBlockingCheckpoint(_ container: ContainerFixture, _ name: String,
+                                                 file: StaticString = #filePath, line: UInt = #line) async throws {
+        let path = container.layout.logs + "/clone_\(name).log"
+        var text = ""
+        for _ in 0..<40 {
+            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if text.contains("checkpoint starting: force") { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        XCTAssertTrue(text.contains("received promote request"), "clone \(name) was not promoted by pg_promote()\n\(cloneLogTail(container, name))", file: file, line: line)
+        XCTAssertTrue(text.contains("checkpoint starting: force"), "clone \(name): no background checkpoint\n\(cloneLogTail(container, name))", file: file, line: line)
+        XCTAssertFalse(text.contains("end-of-recovery immediate wait"), "clone \(name) waited for its end-of-recovery checkpoint\n\(cloneLogTail(container, name))", file: file, line: line)
     }
 
     /// `2026-11-21T08:15:00.123456Z` of a timestamptz expression evaluated on `connection`.
@@ -340,6 +359,7 @@ final class PITRIntegrationTests: XCTestCase {
 
         for name in ["at-time", "at-lsn", "at-xid", "at-rp", "at-immediate", "at-latest"] {
             XCTAssertEqual(try cloneMetadata(container, name).snapshot, snapshot.name, "clone \(name) is based on the early snapshot")
+            try await assertPromotedWithoutBlockingCheckpoint(container, name)
         }
         XCTAssertEqual(try cloneMetadata(container, "at-xid").target, .xid(UInt64(xid)!))
         XCTAssertEqual(try cloneMetadata(container, "at-rp").target, .restorePoint("rp-under-load"))
@@ -654,6 +674,24 @@ final class PITRIntegrationTests: XCTestCase {
         try await container.ok(["clone", "create", "reference", "--time", target, "--start"])
         try assertClone(container, "reference", hasExactly: expected, "--time \(target)")
         XCTAssertEqual(try cloneMetadata(container, "reference").snapshot, snapshot.name)
+
+        // A clone started by hand (or whose `clone start` was interrupted) pauses at its
+        // target and stays in recovery; `clone start` promotes it, and the result is exact.
+        try await container.ok(["clone", "create", "by-hand", "--time", target])
+        let handLog = container.layout.logs + "/clone_by-hand.log"
+        let handStart = try await ToolCommand(executable: Self.pgCtl, arguments: ["-D", container.layout.clone("by-hand"), "-l", handLog, "-w", "-t", "120", "start"]).run()
+        XCTAssertEqual(handStart.exitCode, 0, "pg_ctl start: \(handStart.standardError)")
+        let paused = await eventually(timeout: 120, interval: 0.25) {
+            guard let c = try? self.cloneConnection(container, "by-hand") else { return false }
+            defer { c.close() }
+            return (try? c.query("SELECT pg_is_wal_replay_paused()").rows.first?[0]) == "t"
+        }
+        XCTAssertTrue(paused, "the clone did not pause at its target\n\(cloneLogTail(container, "by-hand"))")
+        let resumed = try await container.ok(["clone", "start", "by-hand"])
+        XCTAssertTrue(resumed.stderr.contains("still in recovery"), resumed.stderr)
+        try assertClone(container, "by-hand", hasExactly: expected, "--time \(target), started by hand, promoted by clone start")
+        try await assertPromotedWithoutBlockingCheckpoint(container, "by-hand")
+        try await container.ok(["clone", "stop", "by-hand"])
 
         let scratch = try TemporaryDirectory.make(prefix: "pgarchive-restore")
         let dataDirectory = scratch + "/data"

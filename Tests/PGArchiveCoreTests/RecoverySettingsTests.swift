@@ -47,10 +47,35 @@ final class RecoverySettingsTests: XCTestCase {
     func testCloneSettingsOfEveryKind() throws {
         for (target, line) in kinds {
             XCTAssertEqual(lines(RecoverySettings.clone(try plan(target))),
-                           (line.map { [$0] } ?? []) + ["recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'"], "\(target)")
+                           (line.map { [$0] } ?? []) + ["recovery_target_action = 'pause'", "recovery_target_timeline = 'latest'"], "\(target)")
+            XCTAssertEqual(RecoverySettings.cloneSignalFiles(try plan(target)),
+                           target == .latest ? ["recovery.signal", "standby.signal"] : ["recovery.signal"], "\(target)")
         }
-        XCTAssertEqual(lines(RecoverySettings.recovery(try plan(.lsn(LSN("0/4000050")!)), action: .pause)),
-                       ["recovery_target_lsn = '0/4000050'", "recovery_target_action = 'pause'", "recovery_target_timeline = 'latest'"])
+        XCTAssertEqual(lines(RecoverySettings.recovery(try plan(.lsn(LSN("0/4000050")!)))),
+                       ["recovery_target_lsn = '0/4000050'", "recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'"])
+    }
+
+    /// When pgarchive promotes a clone (ClonePromotion): paused at its target, or in standby
+    /// mode (`--latest`) past the archive's last record or waiting for WAL that is not there.
+    func testClonePromotionIsDue() {
+        typealias R = ClonePromotion.Reading
+        let last = LSN("0/5000100")!
+        let paused = R(paused: true, replayed: LSN("0/4000000"), waitingForWAL: false)
+        let replaying = R(paused: false, replayed: LSN("0/4000000"), waitingForWAL: false)
+        let past = R(paused: false, replayed: LSN("0/5000101"), waitingForWAL: false)
+        let atLast = R(paused: false, replayed: last, waitingForWAL: false)
+        let waiting = R(paused: false, replayed: LSN("0/4000000"), waitingForWAL: true)
+        XCTAssertTrue(ClonePromotion.isDue(paused, standbyMode: false, lastRecord: nil))
+        XCTAssertTrue(ClonePromotion.isDue(paused, standbyMode: true, lastRecord: last))
+        for reading in [replaying, past, waiting] {
+            XCTAssertFalse(ClonePromotion.isDue(reading, standbyMode: false, lastRecord: last), "targeted: only at the pause, \(reading)")
+        }
+        XCTAssertFalse(ClonePromotion.isDue(replaying, standbyMode: true, lastRecord: last))
+        XCTAssertFalse(ClonePromotion.isDue(atLast, standbyMode: true, lastRecord: last), "the last record starts there: not yet replayed")
+        XCTAssertTrue(ClonePromotion.isDue(past, standbyMode: true, lastRecord: last))
+        XCTAssertFalse(ClonePromotion.isDue(past, standbyMode: true, lastRecord: nil), "unmeasured: only at the end of the WAL")
+        XCTAssertTrue(ClonePromotion.isDue(waiting, standbyMode: true, lastRecord: last), "short: the check after promotion says so")
+        XCTAssertTrue(ClonePromotion.isDue(waiting, standbyMode: true, lastRecord: nil))
     }
 
     /// A clone's whole postgresql.conf ends with its recovery settings, after restore_command
@@ -77,7 +102,7 @@ final class RecoverySettingsTests: XCTestCase {
             log_checkpoints = on
             max_connections = '100'
             recovery_target_name = 'before-migration'
-            recovery_target_action = 'promote'
+            recovery_target_action = 'pause'
             recovery_target_timeline = 'latest'
 
             """)
@@ -142,7 +167,7 @@ final class RecoverySettingsTests: XCTestCase {
         let removed = try XCTUnwrap(RecoverySettings.removingImmediateTarget(postgresqlConf: text))
         XCTAssertFalse(removed.contains("recovery_target ="))
         XCTAssertEqual(removed.split(separator: "\n").count, text.split(separator: "\n").count - 1)
-        XCTAssertTrue(removed.hasSuffix("recovery_target_action = 'promote'\nrecovery_target_timeline = 'latest'\n"))
+        XCTAssertTrue(removed.hasSuffix("recovery_target_action = 'pause'\nrecovery_target_timeline = 'latest'\n"))
         XCTAssertFalse(RecoverySettings.hasImmediateTarget(postgresqlConf: removed))
         XCTAssertNil(RecoverySettings.removingImmediateTarget(postgresqlConf: removed))
         XCTAssertEqual(Container.effectiveTarget(recorded: .immediate, postgresqlConf: removed), .latest)

@@ -127,7 +127,8 @@ extension Container {
     }
 
     /// Prepares a copy of the standby's data directory for a targeted recovery that ends in
-    /// promotion (DESIGN.md §3): no postmaster.pid/opts or standby.signal, a recovery.signal,
+    /// promotion (docs/ARCHITECTURE.md, Recovery/): no postmaster.pid/opts, the signal files and recovery
+    /// settings of `RecoverySettings` (it pauses at its target for `ClonePromotion`),
     /// restore_command with --partial-ok, one recovery target, its own port, archiving off
     /// (the recovery settings from `RecoverySettings.clone`).
     /// backup_label, if any, is kept: removing it would corrupt the copy.
@@ -137,7 +138,7 @@ extension Container {
         for file in ["postmaster.pid", "postmaster.opts", "standby.signal"] {
             try? fm.removeItem(atPath: dataDirectory + "/" + file)
         }
-        try AtomicFile.write("", to: dataDirectory + "/recovery.signal")
+        for file in RecoverySettings.cloneSignalFiles(plan) { try AtomicFile.write("", to: dataDirectory + "/" + file) }
         var upstream: [String: String] = [:]
         let upstreamFile = dataDirectory + "/pgarchive.upstream.conf"
         if let text = try? String(contentsOfFile: upstreamFile, encoding: .utf8) {
@@ -165,8 +166,15 @@ extension Container {
     public func startClone(_ name: String, timeout: TimeInterval = 900) async throws -> CloneMetadata {
         let clone = try clones.get(name)
         if case .running(let pid) = clones.state(name) {
-            logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
-            return clone
+            guard isRunningInRecovery(clone) else {
+                logger.info("clone \(name) is already running (pid \(pid), port \(clone.port))")
+                return clone
+            }
+            // Its clone start was interrupted (or it was started by hand): it waits at its
+            // target for the promotion (ClonePromotion), which this start does now.
+            logger.notice("clone \(name) is running (pid \(pid)) but still in recovery; waiting for it to reach its target and promoting it")
+            let target = Self.effectiveTarget(recorded: clone.target, postgresqlConf: try? String(contentsOfFile: layout.clone(name) + "/postgresql.conf", encoding: .utf8))
+            return try await startCloneServer(clone, expectation: RecoveryExpectation(target: target), timeout: timeout, alreadyRunning: true)
         }
         if case .stalePIDFile = clones.state(name) { Processes.clearStalePostmasterPID(dataDirectory: layout.clone(name), logger: logger) }
         // A clone still to recover must be able to reach its target (RecoveryPreflight.swift).
@@ -187,16 +195,20 @@ extension Container {
         return try await startCloneServer(clone, expectation: expectation, timeout: timeout)
     }
 
-    /// `startClone` after its checks: pg_ctl start, wait for the promotion, check where
-    /// recovery ended against `expectation` (nil: the clone was promoted before).
-    private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval) async throws -> CloneMetadata {
+    /// `startClone` after its checks: pg_ctl start (unless `alreadyRunning`), wait for the
+    /// promotion, check where recovery ended against `expectation` (nil: the clone was
+    /// promoted before).
+    private func startCloneServer(_ clone: CloneMetadata, expectation: RecoveryExpectation?, timeout: TimeInterval,
+                                  alreadyRunning: Bool = false) async throws -> CloneMetadata {
         let name = clone.name
-        let binaries = try await binaries(forDataDirectory: layout.clone(name)) // its own major version (UpstreamIdentity.swift)
-        try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
         let log = clones.logFile(name)
         let logStart = LogFile.size(log)
-        try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
-        logger.info("starting clone \(name) on port \(clone.port); recovering to \(clone.target)")
+        if !alreadyRunning {
+            let binaries = try await binaries(forDataDirectory: layout.clone(name)) // its own major version (UpstreamIdentity.swift)
+            try await raiseCloneHotStandbySettings(dataDirectory: layout.clone(name), binaries: binaries)
+            try await PgCtl(binaries: binaries, action: .start, dataDirectory: layout.clone(name), logFile: log, wait: false).command.runChecked()
+            logger.info("starting clone \(name) on port \(clone.port); recovering to \(clone.target)")
+        }
         let conninfo = cloneConninfo(clone)
         let started = Date()
         var lastNote = Date()
@@ -210,8 +222,11 @@ extension Container {
                 defer { connection.close() }
                 connection.noticeHandler = { _ in } // the server log has them; keep stderr for our own messages
                 if let inRecovery = try? connection.isInRecovery(), !inRecovery {
-                    let timeline = (try? connection.query("SELECT timeline_id FROM pg_control_checkpoint()").rows.first?[0]) ?? nil
-                    if let expectation, let problem = recoveryEndProblem(dataDirectory: layout.clone(name), timeline: timeline.flatMap { UInt32($0) }, expected: expectation) {
+                    // The timeline of the WAL it writes now: pg_control's checkpoint is still the
+                    // old timeline's until the background end-of-recovery checkpoint is done.
+                    let walFile = (try? connection.query("SELECT pg_walfile_name(pg_current_wal_lsn())").rows.first?[0]) ?? nil
+                    let timeline = walFile.flatMap { UInt32($0.prefix(8), radix: 16) }
+                    if let expectation, let problem = recoveryEndProblem(dataDirectory: layout.clone(name), timeline: timeline, expected: expectation) {
                         connection.close()
                         _ = try? await stopClone(name, mode: .immediate)
                         throw PGArchiveError("clone \(name) did not reach its target (\(clone.target)): \(problem). PostgreSQL promoted it anyway, so it holds less data than asked for. \(clones.state(name).isRunning ? "The clone could not be stopped: stop it with `pgarchive clone stop \(name)`" : "The clone is stopped"); a promoted clone cannot replay more WAL: delete it (`pgarchive clone delete \(name)`), check the archive (`pgarchive verify`) and the clone's log (\(log)), and create it again.")
@@ -219,6 +234,7 @@ extension Container {
                     logger.info("clone \(name) is promoted\(timeline.map { " on timeline \($0)" } ?? "") and accepts connections on port \(clone.port) (socket in \(layout.run))")
                     return clone
                 }
+                if promoteCloneIfDue(clone, connection: connection, expectation: expectation) { continue }
             }
             if Date().timeIntervalSince(lastNote) > 15 {
                 logger.info("clone \(name) is still recovering")

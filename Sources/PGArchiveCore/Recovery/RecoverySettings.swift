@@ -1,8 +1,9 @@
 import Foundation
 import Postgres
 
-/// The one renderer of recovery settings (DESIGN.md §3): the `recovery_target_*` setting of a
-/// target, what recovery does once there, the timeline it follows and where it reads WAL,
+/// The one renderer of recovery settings (docs/ARCHITECTURE.md, Recovery/): the
+/// `recovery_target_*` setting of a target, what recovery does once there, the timeline it
+/// follows and where it reads WAL,
 /// for clones (and temporary clones) in their postgresql.conf and for `restore --to` in the
 /// restored postgresql.auto.conf. Pure text, so unit tests pin every line.
 public enum RecoverySettings {
@@ -37,9 +38,19 @@ public enum RecoverySettings {
     }
 
     /// The recovery settings a clone's postgresql.conf gets after pgarchive's server settings
-    /// (`ServerConfiguration.extra`; restore_command is one of those server settings).
+    /// (`ServerConfiguration.extra`; restore_command is one of those server settings). A
+    /// clone pauses at its target and pgarchive promotes it (`ClonePromotion`), so the
+    /// end-of-recovery checkpoint runs in the background instead of before the first login.
     public static func clone(_ plan: RecoveryPlan) -> [(String, String)] {
-        recovery(plan)
+        recovery(plan, action: .pause)
+    }
+
+    /// The signal files a clone starts with: `recovery.signal` (targeted recovery, and what
+    /// pgarchive reads as "still to recover"); for `--latest` also `standby.signal`, which
+    /// takes precedence: the clone replays as a standby to the archive's end and waits there
+    /// for pgarchive's `pg_promote()` instead of ending recovery, and checkpointing, itself.
+    public static func cloneSignalFiles(_ plan: RecoveryPlan) -> [String] {
+        plan.target == .latest ? ["recovery.signal", "standby.signal"] : ["recovery.signal"]
     }
 
     // MARK: restore --to
