@@ -37,6 +37,23 @@ final class CLIIntegrationTests: XCTestCase {
         XCTAssertTrue(unknown.stderr.contains("Unexpected argument 'frobnicate'"), unknown.stderr)
     }
 
+    /// A bad name is refused at once, also while another pgarchive holds the lock the command
+    /// would wait for (it used to wait for the lock first).
+    func testBadRestorePointNameIsRefusedWithoutWaitingForTheLock() async throws {
+        let root = NSTemporaryDirectory() + "pgarchive-rp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: root + "/pgarchive.conf", contents: Data(), attributes: [.posixPermissions: 0o600]))
+        let held = try ContainerLock.acquire(.restorePoints, in: root + "/run", command: "restorepoint create other", wait: false)
+        defer { _ = held }
+        for (name, message) in [("../x", "restore point"), (String(repeating: "a", count: 64), "limited to 63 bytes")] {
+            // timeout(1) turns a wait for the lock into exit 124 instead of a hung test.
+            let result = try await ToolCommand(executable: "timeout", arguments: ["20", binary.path, "restorepoint", "create", name, "-C", root]).run()
+            XCTAssertEqual(result.exitCode, 1, "\(name): \(result.standardError)")
+            XCTAssertTrue(result.standardError.contains(message), result.standardError)
+        }
+    }
+
     func testContainerMustBeGivenAndExist() async throws {
         let none = try await binary.run(["container", "status"], environment: ["PGARCHIVE": nil])
         XCTAssertEqual(none.exitCode, 1)

@@ -40,9 +40,14 @@ extension Container {
 
     /// Creates a restore point on the upstream and records its LSN and time; the caller holds
     /// the restore points lock.
-    public func createRestorePoint(_ name: String) throws -> RestorePoint {
+    /// A name `restorepoint create` accepts; checked before its lock is waited for, too.
+    public static func validateRestorePointName(_ name: String) throws {
         try ObjectName.validate(name, kind: "restore point")
         guard name.utf8.count < 64 else { throw PGArchiveError("restore point names are limited to 63 bytes by PostgreSQL") }
+    }
+
+    public func createRestorePoint(_ name: String) throws -> RestorePoint {
+        try Self.validateRestorePointName(name)
         // Runs under the restore points lock (ContainerOperation.restorePointCreate): two
         // creates at once would drop a point or make a name twice.
         if try restorePoints.find(name) != nil {

@@ -10,7 +10,8 @@ struct RestorePointCreateCommand: AsyncParsableCommand {
     @Argument(help: "Name of the restore point.") var name: String
 
     func run() async throws {
-        let point = try await options.run(.restorePointCreate, detail: name) { try $0.createRestorePoint(name) }
+        let point = try await options.run(.restorePointCreate, detail: name,
+                                           beforeLock: { _ in try Container.validateRestorePointName(name) }) { try $0.createRestorePoint(name) }
         print("\(point.name) \(point.lsn) \(ISO8601.utc(point.createdAt))")
     }
 }
