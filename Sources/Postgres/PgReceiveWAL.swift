@@ -60,6 +60,8 @@ public struct PgReceiveWAL: Sendable, Equatable {
     private func compressArgument(_ compression: Compression) throws(PostgresError) -> String {
         switch compression {
         case .gzip(let level):
+            // PostgreSQL 15 release notes: "Allow pg_receivewal to use LZ4 compression" and the
+            // new --compress=METHOD[:DETAIL] syntax; 14 and older take a bare gzip level.
             if binaries.majorVersion < 15 { return String(level ?? 5) }
             return level.map { "gzip:\($0)" } ?? "gzip"
         case .lz4(let level):
