@@ -136,7 +136,7 @@ else
     if [ "$failed" != 0 ]; then
         say "tests failed:"
         cat "$logs/failures.txt" >&2
-        grep -h -E "error: |' failed \(" "$logs"/lane-*.log >&2 || true
+        grep -h -E "^/.*: error: |' failed \(" "$logs"/lane-*.log >&2 || true
         die "make test failed; the whole output of each lane is in $logs"
     fi
     # The bundle skips a test case name it does not know without a word: count what ran.

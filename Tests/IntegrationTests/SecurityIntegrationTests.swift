@@ -384,9 +384,13 @@ final class ProcessSampler: @unchecked Sendable {
 
     var leaks: [String] { lock.withLock { _leaks } }
 
-    /// The leaks so far, forgetting them.
+    /// The leaks so far, forgetting them. Waits until a sample that began after the call has
+    /// ended: one in flight may still hold a process that exited since (the canary) and would
+    /// otherwise add it after the leaks were taken.
     func takeLeaks() -> [String] {
-        lock.withLock {
+        let seen = samples
+        while samples < seen + 2 && lock.withLock({ running }) { usleep(5_000) }
+        return lock.withLock {
             defer { _leaks = [] }
             return _leaks
         }
